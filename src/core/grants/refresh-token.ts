@@ -1,0 +1,55 @@
+/** Refreshing an access token (RFC 6749 §6) with rotation (RFC 9700 §4.14.2). */
+import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
+import { isSubset, parseScope } from '../scope.js';
+import { hashCredential } from '../secrets.js';
+import { issueTokens } from '../tokens.js';
+import type { GrantHandler } from './types.js';
+
+const UNUSABLE = 'The refresh token is invalid, expired, revoked or was issued to another client.';
+
+export const refreshTokenGrant: GrantHandler = {
+  type: 'refresh_token',
+  async handle({ params, client, store, settings, endpoint, now }) {
+    const presented = params.refresh_token;
+    if (!presented) throw new InvalidRequest('The refresh_token parameter is required.');
+    const record = await store.findRefreshToken(hashCredential(presented));
+    if (!record) throw new InvalidGrant(UNUSABLE, 'unknown refresh token');
+    // §6: "validate the refresh token and ensure that it was issued to the authenticated client"
+    if (record.clientId !== client.id) throw new InvalidGrant(UNUSABLE, 'refresh token of another client');
+    if (record.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'refresh token revoked');
+    if (record.expiresAt <= now) throw new InvalidGrant(UNUSABLE, 'refresh token expired');
+
+    // RFC 9700 §4.14.2: "If a refresh token is compromised and subsequently
+    // used by both the attacker and the legitimate client, one of them will
+    // present an invalidated refresh token, which will inform the
+    // authorization server of the breach" — the whole grant is revoked.
+    const withinGrace =
+      record.rotatedAt !== null && now - record.rotatedAt <= settings.refreshReuseGraceSeconds * 1000;
+    if (record.rotatedAt !== null && !withinGrace) {
+      await store.revokeGrant(record.grantId, now, 'refresh_token_reuse');
+      throw new InvalidGrant(UNUSABLE, 'refresh token reuse: grant revoked');
+    }
+
+    // §6: "The requested scope MUST NOT include any scope not originally granted".
+    const requested = parseScope(params.scope);
+    if (requested === undefined) throw new InvalidScope('The scope parameter is malformed.');
+    if (!isSubset(requested, record.scopes)) {
+      throw new InvalidScope('The requested scope exceeds the scope originally granted.');
+    }
+    const scopes = requested.length > 0 ? requested : record.scopes;
+
+    const grant = await store.findGrant(record.grantId);
+    if (!grant || grant.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'grant revoked');
+
+    const issued = await store.transaction(async (tx) => {
+      if (!withinGrace && !(await tx.retireRefreshToken(record.tokenHash, now))) return undefined;
+      await tx.touchGrant(grant.id, now);
+      return issueTokens(tx, { grant, client, scopes, settings, endpoint, now });
+    });
+    if (!issued) {
+      await store.revokeGrant(grant.id, now, 'refresh_token_reuse');
+      throw new InvalidGrant(UNUSABLE, 'refresh token raced by a concurrent request: grant revoked');
+    }
+    return issued;
+  },
+};

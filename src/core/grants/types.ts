@@ -1,0 +1,22 @@
+import type { Client } from '../model.js';
+import type { ProtocolStore } from '../ports.js';
+import type { ProtocolSettings, TokenEndpointSettings } from '../settings.js';
+import type { IssuedTokens } from '../tokens.js';
+
+export interface TokenRequestContext {
+  /** The request's parameters, each present at most once. */
+  params: Readonly<Record<string, string>>;
+  /** The authenticated client. */
+  client: Client;
+  store: ProtocolStore;
+  settings: ProtocolSettings;
+  endpoint: TokenEndpointSettings;
+  now: number;
+}
+
+/** One grant type: its parameters and its handler (RFC 6749 §4, §6). */
+export interface GrantHandler {
+  /** Canonical grant_type value. */
+  readonly type: string;
+  handle(context: TokenRequestContext): Promise<IssuedTokens>;
+}

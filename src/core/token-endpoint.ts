@@ -1,0 +1,48 @@
+/** The token endpoint (RFC 6749 §3.2): grant type dispatch and client authentication. */
+import { authenticateClient, presentedCredentials } from './client-auth.js';
+import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js';
+import { grantHandlers } from './grants/index.js';
+import type { ProtocolStore } from './ports.js';
+import type { ProtocolSettings, TokenEndpointSettings, TokenResponseShape } from './settings.js';
+import type { IssuedTokens } from './tokens.js';
+import { formatScope } from './scope.js';
+
+export interface TokenRequest {
+  params: Readonly<Record<string, string>>;
+  /** The Authorization header, if any. */
+  authorization: string | undefined;
+}
+
+export async function handleTokenRequest(
+  request: TokenRequest,
+  deps: { store: ProtocolStore; settings: ProtocolSettings; endpoint: TokenEndpointSettings; now: number },
+): Promise<IssuedTokens> {
+  const { params } = request;
+  const { endpoint } = deps;
+  const wireType = params.grant_type;
+  if (wireType === undefined || wireType === '') throw new InvalidRequest('The grant_type parameter is required.');
+  const grantType = Object.hasOwn(endpoint.grantTypes, wireType) ? endpoint.grantTypes[wireType] : undefined;
+  const handler = grantType === undefined ? undefined : grantHandlers.get(grantType);
+  if (!handler) throw new UnsupportedGrantType(`The grant type "${wireType}" is not supported.`);
+
+  const client = await authenticateClient(
+    presentedCredentials(request.authorization, params),
+    endpoint.clientAuthMethods,
+    deps.store,
+    deps.now,
+  );
+  if (!client.grantTypes.includes(handler.type)) {
+    throw new UnauthorizedClient(`This client is not allowed to use the ${wireType} grant.`);
+  }
+  return handler.handle({ params, client, store: deps.store, settings: deps.settings, endpoint, now: deps.now });
+}
+
+/** The successful response body (RFC 6749 §5.1), in the endpoint's shape. */
+export function tokenResponseBody(issued: IssuedTokens, shape: TokenResponseShape): Record<string, string | number> {
+  const body: Record<string, string | number> = { access_token: issued.accessToken };
+  if (shape.tokenType) body.token_type = 'Bearer';
+  body.expires_in = shape.expiresIn === 'string' ? String(issued.expiresIn) : issued.expiresIn;
+  if (issued.refreshToken !== undefined) body.refresh_token = issued.refreshToken;
+  if (shape.scope) body.scope = formatScope(issued.scopes);
+  return Object.assign(body, shape.constants);
+}

@@ -1,0 +1,45 @@
+/**
+ * Form and query parameters as the protocol endpoints see them: each name at
+ * most once. RFC 6749 §3.1/§3.2: "Request and response parameters MUST NOT be
+ * included more than once", so repeated names are reported, not merged.
+ */
+export interface FormParams {
+  params: Record<string, string>;
+  /** Names that appeared more than once. */
+  repeated: string[];
+}
+
+export function parseFormEncoded(text: string): FormParams {
+  const params: Record<string, string> = Object.create(null);
+  const repeated: string[] = [];
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (Object.hasOwn(params, name)) {
+      if (!repeated.includes(name)) repeated.push(name);
+    } else {
+      params[name] = value;
+    }
+  }
+  return { params, repeated };
+}
+
+/** The query string of a raw request URL. */
+export function queryOf(url: string): FormParams {
+  const mark = url.indexOf('?');
+  return parseFormEncoded(mark === -1 ? '' : url.slice(mark + 1));
+}
+
+export function isFormParams(value: unknown): value is FormParams {
+  return typeof value === 'object' && value !== null && 'params' in value && 'repeated' in value;
+}
+
+/** Merges two sources (query and body); a name in both counts as repeated. */
+export function mergeForms(first: FormParams, second: FormParams): FormParams {
+  const params: Record<string, string> = Object.assign(Object.create(null), first.params);
+  const repeated = [...first.repeated];
+  for (const [name, value] of Object.entries(second.params)) {
+    if (Object.hasOwn(params, name)) repeated.push(name);
+    else params[name] = value;
+  }
+  for (const name of second.repeated) if (!repeated.includes(name)) repeated.push(name);
+  return { params, repeated };
+}

@@ -1,0 +1,161 @@
+/** Table types for Kysely. Times are epoch milliseconds; flags are 0/1; lists are JSON text. */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  first_name: string;
+  last_name: string;
+  is_admin: number;
+  locked_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PartnersTable {
+  id: string;
+  name: string;
+  partner_portal_id: string;
+  created_at: number;
+}
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  kind: string;
+  partner_id: string | null;
+  created_at: number;
+}
+
+export interface MembershipsTable {
+  user_id: string;
+  account_id: string;
+  role: string;
+  created_at: number;
+}
+
+export interface ScopesTable {
+  name: string;
+  description: string;
+  is_default: number;
+}
+
+export interface ClientsTable {
+  id: string;
+  name: string;
+  redirect_uris: string;
+  scopes: string;
+  grant_types: string;
+  is_public: number;
+  is_legacy: number;
+  access_token_ttl: number | null;
+  refresh_token_ttl: number | null;
+  partner_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ClientSecretsTable {
+  id: string;
+  client_id: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export interface GrantsTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  account_id: string;
+  scopes: string;
+  partner_id: string | null;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  grant_id: string;
+  client_id: string;
+  redirect_uri: string | null;
+  scopes: string;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  channel: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface AccessTokensTable {
+  token_hash: string;
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  account_id: string;
+  scopes: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  grant_id: string;
+  client_id: string;
+  scopes: string;
+  created_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string | null;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+  authenticated_at: number | null;
+}
+
+export interface PendingAuthorizationsTable {
+  id: string;
+  session_hash: string;
+  request: string;
+  account_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  actor: string | null;
+  ip: string | null;
+  subject: string | null;
+  detail: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  partners: PartnersTable;
+  accounts: AccountsTable;
+  memberships: MembershipsTable;
+  scopes: ScopesTable;
+  clients: ClientsTable;
+  client_secrets: ClientSecretsTable;
+  grants: GrantsTable;
+  authorization_codes: AuthorizationCodesTable;
+  access_tokens: AccessTokensTable;
+  refresh_tokens: RefreshTokensTable;
+  sessions: SessionsTable;
+  pending_authorizations: PendingAuthorizationsTable;
+  audit_events: AuditEventsTable;
+}

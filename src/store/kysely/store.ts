@@ -1,0 +1,608 @@
+/** The Store on Kysely: one implementation for SQLite and PostgreSQL. */
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { AuthorizationRequest } from '../../core/authorize.js';
+import type {
+  AccessToken,
+  Account,
+  AuthorizationCode,
+  Client,
+  Grant,
+  RefreshToken,
+  Scope,
+  User,
+} from '../../core/model.js';
+import type { NewGrant } from '../../core/ports.js';
+import { newId } from '../../core/secrets.js';
+import {
+  type AuditEvent,
+  type ClientChanges,
+  DuplicateError,
+  type NewClient,
+  type NewUser,
+  type PendingAuthorization,
+  type Session,
+  type Store,
+} from '../types.js';
+import type { Dialect } from './migrations.js';
+import type { ClientsTable, Database, GrantsTable, UsersTable } from './schema.js';
+
+const list = (text: string): string[] => JSON.parse(text) as string[];
+const spaced = (text: string): string[] => (text === '' ? [] : text.split(' '));
+
+function toClient(row: Selectable<ClientsTable>): Client {
+  return {
+    id: row.id,
+    name: row.name,
+    redirectUris: list(row.redirect_uris),
+    scopes: list(row.scopes),
+    grantTypes: list(row.grant_types),
+    isPublic: row.is_public === 1,
+    isLegacy: row.is_legacy === 1,
+    accessTokenTtlSeconds: row.access_token_ttl,
+    refreshTokenTtlSeconds: row.refresh_token_ttl,
+    partnerId: row.partner_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    isAdmin: row.is_admin === 1,
+    lockedAt: row.locked_at,
+    createdAt: row.created_at,
+  };
+}
+
+function toGrant(row: Selectable<GrantsTable>): Grant {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    userId: row.user_id,
+    accountId: row.account_id,
+    scopes: spaced(row.scopes),
+    partnerId: row.partner_id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export class KyselyStore implements Store {
+  constructor(
+    readonly db: Kysely<Database> | Transaction<Database>,
+    readonly dialect: Dialect,
+  ) {}
+
+  async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return work(this);
+    return this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect)));
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.isTransaction) await (this.db as Kysely<Database>).destroy();
+  }
+
+  // ---- Clients ---------------------------------------------------------------
+
+  async findClient(clientId: string): Promise<Client | undefined> {
+    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+    return row && toClient(row);
+  }
+
+  async activeSecretHashes(clientId: string, now: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('client_secrets')
+      .select('secret_hash')
+      .where('client_id', '=', clientId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .execute();
+    return rows.map((row) => row.secret_hash);
+  }
+
+  async createClient(client: NewClient, secretHash: string | null, now: number): Promise<Client> {
+    const id = newId('lkc_');
+    await this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db;
+      await db
+        .insertInto('clients')
+        .values({
+          id,
+          name: client.name,
+          redirect_uris: JSON.stringify(client.redirectUris),
+          scopes: JSON.stringify(client.scopes),
+          grant_types: JSON.stringify(client.grantTypes),
+          is_public: client.isPublic ? 1 : 0,
+          is_legacy: client.isLegacy ? 1 : 0,
+          access_token_ttl: client.accessTokenTtlSeconds ?? null,
+          refresh_token_ttl: client.refreshTokenTtlSeconds ?? null,
+          partner_id: client.partnerId ?? null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      if (secretHash !== null) {
+        await db
+          .insertInto('client_secrets')
+          .values({ id: newId('cs_'), client_id: id, secret_hash: secretHash, created_at: now, expires_at: null })
+          .execute();
+      }
+    });
+    const created = await this.findClient(id);
+    if (!created) throw new Error('client vanished after insert');
+    return created;
+  }
+
+  async listClients(): Promise<Client[]> {
+    const rows = await this.db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toClient);
+  }
+
+  async updateClient(clientId: string, changes: ClientChanges, now: number): Promise<Client | undefined> {
+    const values: Partial<ClientsTable> = { updated_at: now };
+    if (changes.name !== undefined) values.name = changes.name;
+    if (changes.redirectUris !== undefined) values.redirect_uris = JSON.stringify(changes.redirectUris);
+    if (changes.scopes !== undefined) values.scopes = JSON.stringify(changes.scopes);
+    if (changes.grantTypes !== undefined) values.grant_types = JSON.stringify(changes.grantTypes);
+    if (changes.isPublic !== undefined) values.is_public = changes.isPublic ? 1 : 0;
+    if (changes.isLegacy !== undefined) values.is_legacy = changes.isLegacy ? 1 : 0;
+    if (changes.accessTokenTtlSeconds !== undefined) values.access_token_ttl = changes.accessTokenTtlSeconds;
+    if (changes.refreshTokenTtlSeconds !== undefined) values.refresh_token_ttl = changes.refreshTokenTtlSeconds;
+    if (changes.partnerId !== undefined) values.partner_id = changes.partnerId;
+    const result = await this.db.updateTable('clients').set(values).where('id', '=', clientId).executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return undefined;
+    return this.findClient(clientId);
+  }
+
+  async deleteClient(clientId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('clients').where('id', '=', clientId).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async rotateClientSecret(clientId: string, secretHash: string, now: number, oldSecretsExpireAt: number): Promise<void> {
+    await this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db;
+      await db
+        .updateTable('client_secrets')
+        .set({ expires_at: oldSecretsExpireAt })
+        .where('client_id', '=', clientId)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', oldSecretsExpireAt)]))
+        .execute();
+      await db
+        .insertInto('client_secrets')
+        .values({ id: newId('cs_'), client_id: clientId, secret_hash: secretHash, created_at: now, expires_at: null })
+        .execute();
+    });
+  }
+
+  // ---- Scopes ----------------------------------------------------------------
+
+  async listScopes(): Promise<Scope[]> {
+    const rows = await this.db.selectFrom('scopes').selectAll().orderBy('name').execute();
+    return rows.map((row) => ({ name: row.name, description: row.description, isDefault: row.is_default === 1 }));
+  }
+
+  async upsertScope(scope: Scope): Promise<void> {
+    await this.db
+      .insertInto('scopes')
+      .values({ name: scope.name, description: scope.description, is_default: scope.isDefault ? 1 : 0 })
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({ description: scope.description, is_default: scope.isDefault ? 1 : 0 }),
+      )
+      .execute();
+  }
+
+  // ---- Users and accounts ----------------------------------------------------
+
+  async createUser(user: NewUser, now: number): Promise<User> {
+    const row = {
+      id: newId('usr_'),
+      email: user.email.toLowerCase(),
+      password_hash: user.passwordHash,
+      first_name: user.firstName,
+      last_name: user.lastName,
+      is_admin: user.isAdmin ? 1 : 0,
+      locked_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.db.insertInto('users').values(row).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new DuplicateError('a user with this email');
+      throw error;
+    }
+    return toUser(row);
+  }
+
+  async findUserByEmail(email: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', email.toLowerCase())
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findUser(userId: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async createAccount(account: { name: string; kind: string; partnerId: string | null }, now: number): Promise<Account> {
+    const created: Account = { id: newId('acc_'), name: account.name, kind: account.kind, partnerId: account.partnerId, createdAt: now };
+    await this.db
+      .insertInto('accounts')
+      .values({ id: created.id, name: created.name, kind: created.kind, partner_id: created.partnerId, created_at: now })
+      .execute();
+    return created;
+  }
+
+  async addMembership(userId: string, accountId: string, role: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('memberships')
+      .values({ user_id: userId, account_id: accountId, role, created_at: now })
+      .onConflict((oc) => oc.columns(['user_id', 'account_id']).doNothing())
+      .execute();
+  }
+
+  async listAccountsOfUser(userId: string): Promise<Account[]> {
+    const rows = await this.db
+      .selectFrom('accounts')
+      .innerJoin('memberships', 'memberships.account_id', 'accounts.id')
+      .selectAll('accounts')
+      .where('memberships.user_id', '=', userId)
+      .orderBy('accounts.created_at')
+      .orderBy('accounts.id')
+      .execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, kind: row.kind, partnerId: row.partner_id, createdAt: row.created_at }));
+  }
+
+  async findAccount(accountId: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+    return row && { id: row.id, name: row.name, kind: row.kind, partnerId: row.partner_id, createdAt: row.created_at };
+  }
+
+  // ---- Grants ----------------------------------------------------------------
+
+  async findGrant(grantId: string): Promise<Grant | undefined> {
+    const row = await this.db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst();
+    return row && toGrant(row);
+  }
+
+  async findActiveGrant(clientId: string, userId: string, accountId: string): Promise<Grant | undefined> {
+    const row = await this.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .where('user_id', '=', userId)
+      .where('account_id', '=', accountId)
+      .where('revoked_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+    return row && toGrant(row);
+  }
+
+  async saveGrant(grant: NewGrant, now: number): Promise<Grant> {
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db;
+      const existing = await tx.findActiveGrant(grant.clientId, grant.userId, grant.accountId);
+      if (existing) {
+        const scopes = [...new Set([...existing.scopes, ...grant.scopes])];
+        await db
+          .updateTable('grants')
+          .set({ scopes: scopes.join(' '), updated_at: now })
+          .where('id', '=', existing.id)
+          .execute();
+        return { ...existing, scopes };
+      }
+      const row = {
+        id: newId('grt_'),
+        client_id: grant.clientId,
+        user_id: grant.userId,
+        account_id: grant.accountId,
+        scopes: grant.scopes.join(' '),
+        partner_id: grant.partnerId,
+        created_at: now,
+        updated_at: now,
+        last_used_at: null,
+        revoked_at: null,
+        revoked_reason: null,
+      };
+      await db.insertInto('grants').values(row).execute();
+      return toGrant(row);
+    });
+  }
+
+  async revokeGrant(grantId: string, now: number, reason: string): Promise<void> {
+    await this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db;
+      await db
+        .updateTable('grants')
+        .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
+        .where('id', '=', grantId)
+        .where('revoked_at', 'is', null)
+        .execute();
+      for (const table of ['access_tokens', 'refresh_tokens'] as const) {
+        await db
+          .updateTable(table)
+          .set({ revoked_at: now })
+          .where('grant_id', '=', grantId)
+          .where('revoked_at', 'is', null)
+          .execute();
+      }
+      // Unused codes of the grant become unusable too.
+      await db
+        .updateTable('authorization_codes')
+        .set({ consumed_at: now })
+        .where('grant_id', '=', grantId)
+        .where('consumed_at', 'is', null)
+        .execute();
+    });
+  }
+
+  async touchGrant(grantId: string, now: number): Promise<void> {
+    await this.db.updateTable('grants').set({ last_used_at: now }).where('id', '=', grantId).execute();
+  }
+
+  // ---- Codes -----------------------------------------------------------------
+
+  async insertCode(code: AuthorizationCode): Promise<void> {
+    await this.db
+      .insertInto('authorization_codes')
+      .values({
+        code_hash: code.codeHash,
+        grant_id: code.grantId,
+        client_id: code.clientId,
+        redirect_uri: code.redirectUri,
+        scopes: code.scopes.join(' '),
+        code_challenge: code.codeChallenge,
+        code_challenge_method: code.codeChallengeMethod,
+        channel: code.channel,
+        created_at: code.createdAt,
+        expires_at: code.expiresAt,
+        consumed_at: code.consumedAt,
+      })
+      .execute();
+  }
+
+  async findCode(codeHash: string): Promise<AuthorizationCode | undefined> {
+    const row = await this.db
+      .selectFrom('authorization_codes')
+      .selectAll()
+      .where('code_hash', '=', codeHash)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      codeHash: row.code_hash,
+      grantId: row.grant_id,
+      clientId: row.client_id,
+      redirectUri: row.redirect_uri,
+      scopes: spaced(row.scopes),
+      codeChallenge: row.code_challenge,
+      codeChallengeMethod: row.code_challenge_method,
+      channel: row.channel,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      consumedAt: row.consumed_at,
+    };
+  }
+
+  async consumeCode(codeHash: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: now })
+      .where('code_hash', '=', codeHash)
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  // ---- Tokens ----------------------------------------------------------------
+
+  async insertAccessToken(token: AccessToken): Promise<void> {
+    await this.db
+      .insertInto('access_tokens')
+      .values({
+        token_hash: token.tokenHash,
+        grant_id: token.grantId,
+        client_id: token.clientId,
+        user_id: token.userId,
+        account_id: token.accountId,
+        scopes: token.scopes.join(' '),
+        created_at: token.createdAt,
+        expires_at: token.expiresAt,
+        revoked_at: token.revokedAt,
+      })
+      .execute();
+  }
+
+  async insertRefreshToken(token: RefreshToken): Promise<void> {
+    await this.db
+      .insertInto('refresh_tokens')
+      .values({
+        token_hash: token.tokenHash,
+        grant_id: token.grantId,
+        client_id: token.clientId,
+        scopes: token.scopes.join(' '),
+        created_at: token.createdAt,
+        expires_at: token.expiresAt,
+        rotated_at: token.rotatedAt,
+        revoked_at: token.revokedAt,
+      })
+      .execute();
+  }
+
+  async findAccessToken(tokenHash: string): Promise<AccessToken | undefined> {
+    const row = await this.db
+      .selectFrom('access_tokens')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      tokenHash: row.token_hash,
+      grantId: row.grant_id,
+      clientId: row.client_id,
+      userId: row.user_id,
+      accountId: row.account_id,
+      scopes: spaced(row.scopes),
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      revokedAt: row.revoked_at,
+    };
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      tokenHash: row.token_hash,
+      grantId: row.grant_id,
+      clientId: row.client_id,
+      scopes: spaced(row.scopes),
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      rotatedAt: row.rotated_at,
+      revokedAt: row.revoked_at,
+    };
+  }
+
+  async retireRefreshToken(tokenHash: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  // ---- Sessions ----------------------------------------------------------------
+
+  async createSession(session: Session): Promise<void> {
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id_hash: session.idHash,
+        user_id: session.userId,
+        csrf_token: session.csrfToken,
+        created_at: session.createdAt,
+        expires_at: session.expiresAt,
+        authenticated_at: session.authenticatedAt,
+      })
+      .execute();
+  }
+
+  async findSession(idHash: string, now: number): Promise<Session | undefined> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('id_hash', '=', idHash)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      idHash: row.id_hash,
+      userId: row.user_id,
+      csrfToken: row.csrf_token,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      authenticatedAt: row.authenticated_at,
+    };
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+  }
+
+  async rebindPendingAuthorizations(fromSessionHash: string, toSessionHash: string): Promise<void> {
+    await this.db
+      .updateTable('pending_authorizations')
+      .set({ session_hash: toSessionHash })
+      .where('session_hash', '=', fromSessionHash)
+      .execute();
+  }
+
+  // ---- Pending authorizations -------------------------------------------------
+
+  async savePendingAuthorization(pending: PendingAuthorization): Promise<void> {
+    await this.db
+      .insertInto('pending_authorizations')
+      .values({
+        id: pending.id,
+        session_hash: pending.sessionHash,
+        request: JSON.stringify(pending.request),
+        account_id: pending.accountId,
+        created_at: pending.createdAt,
+        expires_at: pending.expiresAt,
+      })
+      .execute();
+  }
+
+  async findPendingAuthorization(id: string, now: number): Promise<PendingAuthorization | undefined> {
+    const row = await this.db
+      .selectFrom('pending_authorizations')
+      .selectAll()
+      .where('id', '=', id)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      sessionHash: row.session_hash,
+      request: JSON.parse(row.request) as AuthorizationRequest,
+      accountId: row.account_id,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async chooseAccount(id: string, accountId: string): Promise<void> {
+    await this.db.updateTable('pending_authorizations').set({ account_id: accountId }).where('id', '=', id).execute();
+  }
+
+  async deletePendingAuthorization(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('pending_authorizations').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  // ---- Audit -----------------------------------------------------------------
+
+  async recordAudit(event: AuditEvent, now: number): Promise<void> {
+    await this.db
+      .insertInto('audit_events')
+      .values({
+        at: now,
+        type: event.type,
+        actor: event.actor,
+        ip: event.ip,
+        subject: event.subject,
+        detail: JSON.stringify(event.detail),
+      })
+      .execute();
+  }
+}

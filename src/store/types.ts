@@ -1,0 +1,116 @@
+/**
+ * The Store: every piece of state Latchkey keeps. One Kysely implementation
+ * serves SQLite and PostgreSQL (src/store/kysely/).
+ */
+import type { AuthorizationRequest } from '../core/authorize.js';
+import type { Account, Client, Scope, User } from '../core/model.js';
+import type { ProtocolStore } from '../core/ports.js';
+
+export interface NewClient {
+  name: string;
+  redirectUris: string[];
+  scopes: string[];
+  grantTypes: string[];
+  isPublic: boolean;
+  isLegacy: boolean;
+  accessTokenTtlSeconds?: number | null;
+  refreshTokenTtlSeconds?: number | null;
+  partnerId?: string | null;
+}
+
+export type ClientChanges = Partial<NewClient>;
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  firstName: string;
+  lastName: string;
+  isAdmin: boolean;
+}
+
+export interface Session {
+  /** SHA-256 of the cookie value. */
+  idHash: string;
+  userId: string | null;
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+  authenticatedAt: number | null;
+}
+
+/** An authorization request waiting for the user to sign in, choose an account and consent. */
+export interface PendingAuthorization {
+  id: string;
+  /** The browser session it belongs to; another browser cannot continue it. */
+  sessionHash: string;
+  request: AuthorizationRequest;
+  /** The account the user chose, once chosen. */
+  accountId: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface AuditEvent {
+  type: string;
+  actor: string | null;
+  ip: string | null;
+  subject: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface UserWithAccounts extends User {
+  accounts: Account[];
+}
+
+export interface Store extends ProtocolStore {
+  transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+
+  // Clients
+  createClient(client: NewClient, secretHash: string | null, now: number): Promise<Client>;
+  listClients(): Promise<Client[]>;
+  updateClient(clientId: string, changes: ClientChanges, now: number): Promise<Client | undefined>;
+  deleteClient(clientId: string): Promise<boolean>;
+  /** Adds a new secret; existing ones stop working at `oldSecretsExpireAt`. */
+  rotateClientSecret(clientId: string, secretHash: string, now: number, oldSecretsExpireAt: number): Promise<void>;
+
+  // Scopes
+  upsertScope(scope: Scope): Promise<void>;
+
+  // Users and accounts
+  createUser(user: NewUser, now: number): Promise<User>;
+  findUserByEmail(email: string): Promise<User | undefined>;
+  findUser(userId: string): Promise<User | undefined>;
+  countUsers(): Promise<number>;
+  createAccount(account: { name: string; kind: string; partnerId: string | null }, now: number): Promise<Account>;
+  addMembership(userId: string, accountId: string, role: string, now: number): Promise<void>;
+  listAccountsOfUser(userId: string): Promise<Account[]>;
+  findAccount(accountId: string): Promise<Account | undefined>;
+
+  // Browser sessions
+  createSession(session: Session): Promise<void>;
+  findSession(idHash: string, now: number): Promise<Session | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+  /** Moves authorizations in progress to a replacement session (after sign-in). */
+  rebindPendingAuthorizations(fromSessionHash: string, toSessionHash: string): Promise<void>;
+
+  // Authorization requests in progress
+  savePendingAuthorization(pending: PendingAuthorization): Promise<void>;
+  findPendingAuthorization(id: string, now: number): Promise<PendingAuthorization | undefined>;
+  chooseAccount(id: string, accountId: string): Promise<void>;
+  /** Deletes it; false if it was already gone (a double submit). */
+  deletePendingAuthorization(id: string): Promise<boolean>;
+
+  // Audit trail
+  recordAudit(event: AuditEvent, now: number): Promise<void>;
+
+  /** Closes the connection pool. */
+  close(): Promise<void>;
+}
+
+/** A unique constraint was violated (e.g. an email already registered). */
+export class DuplicateError extends Error {
+  constructor(readonly what: string) {
+    super(`${what} already exists`);
+    this.name = 'DuplicateError';
+  }
+}
