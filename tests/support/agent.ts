@@ -92,7 +92,8 @@ export interface FlowOptions {
   password?: string;
   scope?: string;
   state?: string;
-  redirectUri?: string;
+  /** null omits redirect_uri from the request. */
+  redirectUri?: string | null;
   pkce?: boolean;
   /** Name of the account to choose when asked. */
   accountName?: string;
@@ -105,7 +106,7 @@ export async function runBrowserFlow(agent: Agent, options: FlowOptions): Promis
     authorizeUrl({
       response_type: 'code',
       client_id: options.clientId,
-      redirect_uri: options.redirectUri ?? REDIRECT_URI,
+      redirect_uri: options.redirectUri === null ? undefined : (options.redirectUri ?? REDIRECT_URI),
       scope: options.scope ?? 'profile read',
       state: options.state ?? 'xyz',
       ...(options.pkce === false ? {} : { code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
