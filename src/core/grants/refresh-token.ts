@@ -23,8 +23,8 @@ export const refreshTokenGrant: GrantHandler = {
     // used by both the attacker and the legitimate client, one of them will
     // present an invalidated refresh token, which will inform the
     // authorization server of the breach" — the whole grant is revoked.
-    const withinGrace =
-      record.rotatedAt !== null && now - record.rotatedAt <= settings.refreshReuseGraceSeconds * 1000;
+    const graceMs = settings.refreshReuseGraceSeconds * 1000;
+    const withinGrace = record.rotatedAt !== null && graceMs > 0 && now - record.rotatedAt < graceMs;
     if (record.rotatedAt !== null && !withinGrace) {
       await store.revokeGrant(record.grantId, now, 'refresh_token_reuse');
       throw new InvalidGrant(UNUSABLE, 'refresh token reuse: grant revoked');

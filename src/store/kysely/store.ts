@@ -270,7 +270,7 @@ export class KyselyStore implements Store {
       .innerJoin('memberships', 'memberships.account_id', 'accounts.id')
       .selectAll('accounts')
       .where('memberships.user_id', '=', userId)
-      .orderBy('accounts.created_at')
+      .orderBy('accounts.name')
       .orderBy('accounts.id')
       .execute();
     return rows.map((row) => ({ id: row.id, name: row.name, kind: row.kind, partnerId: row.partner_id, createdAt: row.created_at }));

@@ -1,0 +1,166 @@
+/** The Store contract, one suite looped over every dialect (Kysely style). */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { hashCredential } from '../../src/core/secrets.js';
+import type { KyselyStore } from '../../src/store/kysely/store.js';
+import { DuplicateError } from '../../src/store/types.js';
+import { dialects, type TestDatabase } from '../support/databases.js';
+import { makeClient, makeUser, seedScopes } from '../support/fixtures.js';
+
+const HOUR = 3_600_000;
+
+for (const dialect of await dialects()) {
+  describe(`store (${dialect.name})`, { skip: dialect.skip }, () => {
+    let database: TestDatabase;
+    let store: KyselyStore;
+
+    before(async () => {
+      database = await dialect.create();
+      store = await database.open();
+      await seedScopes(store);
+    });
+    after(async () => database?.drop());
+
+    async function count(table: 'grants' | 'access_tokens' | 'refresh_tokens' | 'authorization_codes' | 'users' | 'clients' | 'client_secrets' | 'accounts'): Promise<number> {
+      const row = await store.db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    }
+
+    async function connection() {
+      const { user, accounts } = await makeUser(store, `u${Math.random().toString(36).slice(2)}@example.com`);
+      const { client } = await makeClient(store);
+      const account = accounts[0] as (typeof accounts)[number];
+      const grant = await store.saveGrant({ clientId: client.id, userId: user.id, accountId: account.id, scopes: ['profile'], partnerId: null }, Date.now());
+      return { user, account, client, grant };
+    }
+
+    test('migrations are idempotent and every table exists', async () => {
+      const again = await database.open();
+      assert.deepEqual(await again.listScopes().then((scopes) => scopes.map((scope) => scope.name)), ['profile', 'read', 'write']);
+    });
+
+    test('clients: create, find, list, update, delete (cascading to secrets and grants)', async () => {
+      const { client } = await makeClient(store, { name: 'CRUD App', scopes: ['read'] });
+      assert.deepEqual((await store.findClient(client.id))?.scopes, ['read']);
+      assert.ok((await store.listClients()).some((listed) => listed.id === client.id));
+      const updated = await store.updateClient(client.id, { name: 'Renamed', redirectUris: ['https://a.example/cb', 'https://b.example/cb'], isLegacy: true }, Date.now());
+      assert.equal(updated?.name, 'Renamed');
+      assert.deepEqual(updated?.redirectUris, ['https://a.example/cb', 'https://b.example/cb']);
+      assert.equal(updated?.isLegacy, true);
+      assert.equal(await store.updateClient('lkc_missing', { name: 'x' }, Date.now()), undefined);
+      const secretsBefore = await count('client_secrets');
+      assert.equal(await store.deleteClient(client.id), true);
+      assert.equal(await store.findClient(client.id), undefined);
+      assert.equal(await count('client_secrets'), secretsBefore - 1);
+      assert.equal(await store.deleteClient(client.id), false);
+    });
+
+    test('client secrets: rotation keeps the old secret until the overlap ends', async () => {
+      const { client } = await makeClient(store);
+      const now = Date.now();
+      const [original] = await store.activeSecretHashes(client.id, now);
+      await store.rotateClientSecret(client.id, hashCredential('new'), now, now + HOUR);
+      assert.deepEqual((await store.activeSecretHashes(client.id, now)).sort(), [original, hashCredential('new')].sort());
+      assert.deepEqual(await store.activeSecretHashes(client.id, now + 2 * HOUR), [hashCredential('new')]);
+    });
+
+    test('users: emails are unique case-insensitively; accounts and memberships', async () => {
+      const { user, accounts } = await makeUser(store, 'Grace@Example.com', [
+        { name: 'One', kind: 'participant' },
+        { name: 'Two', kind: 'advisor' },
+      ]);
+      assert.equal(user.email, 'grace@example.com');
+      assert.equal((await store.findUserByEmail('GRACE@example.COM'))?.id, user.id);
+      assert.deepEqual((await store.listAccountsOfUser(user.id)).map((account) => account.kind), ['participant', 'advisor']);
+      assert.equal((await store.findAccount((accounts[1] as { id: string }).id))?.name, 'Two');
+      await assert.rejects(
+        store.createUser({ email: 'grace@example.com', passwordHash: 'x', firstName: '', lastName: '', isAdmin: false }, Date.now()),
+        DuplicateError,
+      );
+    });
+
+    test('a failed transaction leaves nothing behind', async () => {
+      const users = await count('users');
+      const accounts = await count('accounts');
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          const user = await tx.createUser({ email: 'rollback@example.com', passwordHash: 'x', firstName: '', lastName: '', isAdmin: false }, Date.now());
+          await tx.createAccount({ name: 'Doomed', kind: 'company', partnerId: null }, Date.now());
+          await tx.addMembership(user.id, 'acc_does_not_exist', 'owner', Date.now());
+        }),
+      );
+      assert.equal(await count('users'), users);
+      assert.equal(await count('accounts'), accounts);
+    });
+
+    test('grants: consent accumulates on the live grant; a revoked grant is not reused', async () => {
+      const { user, account, client, grant } = await connection();
+      const widened = await store.saveGrant({ clientId: client.id, userId: user.id, accountId: account.id, scopes: ['read'], partnerId: null }, Date.now());
+      assert.equal(widened.id, grant.id);
+      assert.deepEqual(widened.scopes.sort(), ['profile', 'read']);
+      await store.revokeGrant(grant.id, Date.now(), 'test');
+      assert.equal(await store.findActiveGrant(client.id, user.id, account.id), undefined);
+      const fresh = await store.saveGrant({ clientId: client.id, userId: user.id, accountId: account.id, scopes: ['profile'], partnerId: null }, Date.now());
+      assert.notEqual(fresh.id, grant.id);
+    });
+
+    test('codes: consumeCode succeeds once, even when raced', async () => {
+      const { client, grant } = await connection();
+      const now = Date.now();
+      const codeHash = hashCredential(`code-${now}`);
+      await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.consumeCode(codeHash, now)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.notEqual((await store.findCode(codeHash))?.consumedAt, null);
+    });
+
+    test('refresh tokens: retire succeeds once, even when raced; revokeGrant revokes every token and code of the grant', async () => {
+      const { client, grant, user, account } = await connection();
+      const now = Date.now();
+      const refreshHash = hashCredential(`rt-${now}`);
+      const accessHash = hashCredential(`at-${now}`);
+      const codeHash = hashCredential(`code2-${now}`);
+      await store.insertRefreshToken({ tokenHash: refreshHash, grantId: grant.id, clientId: client.id, scopes: ['profile'], createdAt: now, expiresAt: now + HOUR, rotatedAt: null, revokedAt: null });
+      await store.insertAccessToken({ tokenHash: accessHash, grantId: grant.id, clientId: client.id, userId: user.id, accountId: account.id, scopes: ['profile'], createdAt: now, expiresAt: now + HOUR, revokedAt: null });
+      await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.retireRefreshToken(refreshHash, now)));
+      assert.equal(results.filter(Boolean).length, 1);
+      await store.revokeGrant(grant.id, now, 'refresh_token_reuse');
+      assert.notEqual((await store.findAccessToken(accessHash))?.revokedAt, null);
+      assert.notEqual((await store.findRefreshToken(refreshHash))?.revokedAt, null);
+      assert.equal(await store.consumeCode(codeHash, now), false);
+      assert.notEqual((await store.findGrant(grant.id))?.revokedAt, null);
+    });
+
+    test('sessions expire; pending authorizations follow a session replacement', async () => {
+      const now = Date.now();
+      await store.createSession({ idHash: 'old', userId: null, csrfToken: 'c', createdAt: now, expiresAt: now + HOUR, authenticatedAt: null });
+      assert.equal((await store.findSession('old', now))?.csrfToken, 'c');
+      assert.equal(await store.findSession('old', now + 2 * HOUR), undefined);
+      const request = { clientId: 'c', redirectUri: 'https://x.example/cb', redirectUriExplicit: true, scopes: [], state: 's', codeChallenge: undefined, codeChallengeMethod: undefined, prompt: [], channel: 'default', extensions: {} };
+      await store.savePendingAuthorization({ id: 'int_test', sessionHash: 'old', request, accountId: null, createdAt: now, expiresAt: now + HOUR });
+      await store.rebindPendingAuthorizations('old', 'new');
+      const pending = await store.findPendingAuthorization('int_test', now);
+      assert.equal(pending?.sessionHash, 'new');
+      assert.equal(pending?.request.state, 's');
+      await store.chooseAccount('int_test', 'acc_x');
+      assert.equal((await store.findPendingAuthorization('int_test', now))?.accountId, 'acc_x');
+      assert.equal(await store.findPendingAuthorization('int_test', now + 2 * HOUR), undefined);
+      assert.equal(await store.deletePendingAuthorization('int_test'), true);
+      assert.equal(await store.deletePendingAuthorization('int_test'), false);
+    });
+
+    test('times round-trip as numbers (epoch milliseconds) in both dialects', async () => {
+      const { grant } = await connection();
+      const found = await store.findGrant(grant.id);
+      assert.equal(typeof found?.createdAt, 'number');
+      assert.equal(found?.createdAt, grant.createdAt);
+    });
+
+    test('audit events are recorded', async () => {
+      await store.recordAudit({ type: 'test.event', actor: 'me', ip: '127.0.0.1', subject: 'x', detail: { a: 1 } }, Date.now());
+      const row = await store.db.selectFrom('audit_events').selectAll().where('type', '=', 'test.event').executeTakeFirst();
+      assert.deepEqual(JSON.parse(row?.detail ?? '{}'), { a: 1 });
+    });
+  });
+}
