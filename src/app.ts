@@ -24,8 +24,10 @@ export interface AppDependencies {
   config: Config;
   store: Store;
   clock?: Clock;
-  /** Fastify logger options; false silences logs (tests). */
-  logger?: boolean | object;
+  /** false silences logs (tests); default: structured, redacted logs on stdout. */
+  logger?: false;
+  /** Where the structured logs go instead of stdout (tests read them back). */
+  logStream?: NodeJS.WritableStream;
 }
 
 export function issuerOf(config: Config): string {
@@ -53,7 +55,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const settings = protocolSettings(config);
 
   const app = Fastify({
-    logger: deps.logger === undefined ? loggerOptions(config.logLevel) : deps.logger,
+    logger: deps.logger === false ? false : { ...loggerOptions(config.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),

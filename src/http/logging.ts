@@ -29,7 +29,7 @@ export function redactUrl(url: string): string {
   return changed ? `${url.slice(0, mark)}?${query.toString()}` : url;
 }
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+export function loggerOptions(level: string): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level,
     redact: {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type MigrationResult, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { type Dialect, LatchkeyMigrations } from './kysely/migrations.js';
+import { type Dialect, LatchkeyMigrations } from './kysely/migrations/index.js';
 import type { Database } from './kysely/schema.js';
 import { KyselyStore } from './kysely/store.js';
 

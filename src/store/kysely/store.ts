@@ -23,7 +23,7 @@ import {
   type Session,
   type Store,
 } from '../types.js';
-import type { Dialect } from './migrations.js';
+import type { Dialect } from './migrations/index.js';
 import type { ClientsTable, Database, GrantsTable, UsersTable } from './schema.js';
 
 const list = (text: string): string[] => JSON.parse(text) as string[];

@@ -1,12 +1,8 @@
-/**
- * One migration set for both dialects. Kysely's Migrator takes a lock (a
- * table lock on PostgreSQL), so several instances may start at once.
- */
-import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+/** The initial schema. */
+import { type Kysely, type Migration, sql } from 'kysely';
+import type { Dialect } from './index.js';
 
-export type Dialect = 'sqlite' | 'postgres';
-
-function initial(dialect: Dialect): Migration {
+export function initial(dialect: Dialect): Migration {
   const time = 'bigint' as const;
   return {
     async up(db: Kysely<unknown>) {
@@ -200,12 +196,4 @@ function initial(dialect: Dialect): Migration {
       }
     },
   };
-}
-
-export class LatchkeyMigrations implements MigrationProvider {
-  constructor(private readonly dialect: Dialect) {}
-
-  async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001_initial': initial(this.dialect) };
-  }
 }

@@ -1,0 +1,22 @@
+/**
+ * One migration set for both dialects, one file per migration, applied in
+ * name order. Kysely's Migrator takes a lock (a table lock on PostgreSQL), so
+ * several instances may start at once.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import { initial } from './0001-initial.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Each entry builds the migration for a dialect. Add new ones at the end. */
+const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
+  '0001_initial': initial,
+};
+
+export class LatchkeyMigrations implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return Object.fromEntries(Object.entries(MIGRATIONS).map(([name, build]) => [name, build(this.dialect)]));
+  }
+}
