@@ -1,9 +1,13 @@
 /** buildApp: the Fastify application, never listening (tests use inject). */
 import cookie from '@fastify/cookie';
+import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from './core/clock.js';
+import { type AttemptCounter, LoginThrottle } from './core/lockout.js';
 import type { ProtocolSettings } from './core/settings.js';
+import { VerificationKeys } from './core/signing-keys.js';
+import { accessTokenAudience } from './core/tokens.js';
 import { presets } from './config/presets/index.js';
 import type { Config } from './config/schema.js';
 import type { AppContext } from './http/context.js';
@@ -11,14 +15,23 @@ import { registerErrorHandling } from './http/errors.js';
 import { parseFormEncoded } from './http/form.js';
 import { loggerOptions } from './http/logging.js';
 import { registerApiRoutes } from './http/routes/api.js';
+import { registerAccountRoutes } from './http/routes/account.js';
 import { registerAuthorizeRoutes } from './http/routes/authorize.js';
 import { registerDemoRoutes } from './http/routes/demo.js';
 import { registerHealthRoutes } from './http/routes/health.js';
+import { registerIntrospectionRoute } from './http/routes/introspect.js';
+import { registerMetadataRoutes } from './http/routes/metadata.js';
+import { registerRevocationRoute } from './http/routes/revoke.js';
 import { registerSignInRoutes } from './http/routes/sign-in.js';
+import { registerSignUpRoutes } from './http/routes/sign-up.js';
 import { registerTokenRoutes } from './http/routes/token.js';
-import { registerSecurityHeaders } from './http/security-headers.js';
+import { createResourceGuard } from './http/resource-guard.js';
+import { logoOrigin, registerSecurityHeaders } from './http/security-headers.js';
 import { Sessions } from './http/session.js';
+import { scheduleKeyRotation } from './services/keys.js';
+import { RedisAttemptCounter } from './store/redis-attempts.js';
 import type { Store } from './store/types.js';
+import type { Brand } from './views/layout.js';
 
 export interface AppDependencies {
   config: Config;
@@ -26,6 +39,11 @@ export interface AppDependencies {
   clock?: Clock;
   /** false silences logs (tests); default: structured, redacted logs on stdout. */
   logger?: false;
+  /**
+   * Where sign-in attempts are counted. Default: Redis when config.redisUrl
+   * is set (closed with the app), else the store's table.
+   */
+  attempts?: AttemptCounter;
   /** Where the structured logs go instead of stdout (tests read them back). */
   logStream?: NodeJS.WritableStream;
 }
@@ -44,6 +62,8 @@ export function protocolSettings(config: Config): ProtocolSettings {
     accessTokenTtlSeconds: config.accessTokenTtlSeconds ?? preset.protocol.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds ?? preset.protocol.refreshTokenTtlSeconds,
     refreshReuseGraceSeconds: config.refreshReuseGraceSeconds ?? preset.protocol.refreshReuseGraceSeconds,
+    accessTokenFormat: config.accessTokenFormat,
+    accessTokenAudience: config.accessTokenAudience,
   };
 }
 
@@ -77,6 +97,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   await app.register(cookie);
+  // Only presets that document multipart token requests (Go1's `curl --form`) parse it.
+  if (preset.tokenEndpoints.some((endpoint) => endpoint.contentTypes.includes('multipart/form-data'))) {
+    await app.register(multipart, {
+      attachFieldsToBody: true,
+      limits: { files: 0, fields: 50, parts: 50, fieldSize: config.bodyLimitBytes, headerPairs: 50 },
+    });
+  }
+  for (const scope of preset.scopes) await store.addScopeIfMissing(scope);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -87,14 +115,56 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     secureCookies: settings.issuer.startsWith('https://'),
     now: () => clock.now(),
   });
-  const ctx: AppContext = { config, preset, settings, store, clock, sessions };
+  let attempts = deps.attempts;
+  if (!attempts && config.redisUrl) {
+    const redis = new RedisAttemptCounter(config.redisUrl, { now: () => clock.now() });
+    app.addHook('onClose', () => redis.close());
+    attempts = redis;
+  }
+  const throttle = new LoginThrottle({
+    counter: attempts ?? store,
+    audit: store,
+    clock,
+    policy: {
+      accountThreshold: config.lockoutThreshold,
+      ipThreshold: config.lockoutIpThreshold,
+      windowSeconds: config.lockoutSeconds,
+      lockoutSeconds: config.lockoutSeconds,
+    },
+  });
+  const brand: Brand = { name: config.brandName, logoUrl: config.brandLogoUrl };
+  app.decorate('brand', brand);
+  // JWT access tokens are verified with the published keys held in memory: no database per request.
+  const guard = createResourceGuard(app, {
+    store,
+    keys: new VerificationKeys(store, { now: () => clock.now() }),
+    policy: preset.resource,
+    issuer: settings.issuer,
+    audience: accessTokenAudience(settings),
+    clock,
+    online: config.jwtOnlineCheck,
+  });
+  if (config.signingKeyRotationSeconds > 0) {
+    let schedule: ReturnType<typeof scheduleKeyRotation> | undefined;
+    app.addHook('onReady', async () => {
+      schedule = scheduleKeyRotation({ store, clock, intervalSeconds: config.signingKeyRotationSeconds, log: app.log });
+    });
+    app.addHook('onClose', async () => schedule?.stop());
+  }
+  const ctx: AppContext = { config, preset, settings, store, clock, sessions, throttle, brand, guard };
 
-  registerSecurityHeaders(app);
+  const logo = logoOrigin(config.brandLogoUrl);
+  registerSecurityHeaders(app, { imageOrigins: logo ? [logo] : [] });
   registerErrorHandling(app);
   registerHealthRoutes(app, ctx);
   registerAuthorizeRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
+  registerRevocationRoute(app, ctx);
+  registerIntrospectionRoute(app, ctx);
+  registerMetadataRoutes(app, ctx);
   registerSignInRoutes(app, ctx);
+  registerSignUpRoutes(app, ctx);
+  registerAccountRoutes(app, ctx);
   registerApiRoutes(app, ctx);
   registerDemoRoutes(app, ctx);
   return app;

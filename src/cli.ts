@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { issuerOf } from './app.js';
 import type { Client } from './core/model.js';
+import { presets } from './config/presets/index.js';
 import { ConfigError, loadConfig } from './config/schema.js';
 import { firstRunBanner, startServer } from './server.js';
 import {
@@ -13,6 +14,8 @@ import {
   rotateClientSecret,
 } from './services/clients.js';
 import { NotFoundError, ValidationError } from './services/errors.js';
+import { listKeys, rotateKeys } from './services/keys.js';
+import { registerPartner } from './services/partners.js';
 import { parseAccountSpec, registerUser } from './services/users.js';
 import { migrateToLatest, openStore, pendingMigrations } from './store/open.js';
 import type { KyselyStore } from './store/kysely/store.js';
@@ -61,6 +64,8 @@ function describeClient(client: Client): Record<string, unknown> {
     legacy: client.isLegacy,
     access_token_ttl: client.accessTokenTtlSeconds,
     refresh_token_ttl: client.refreshTokenTtlSeconds,
+    access_token_format: client.accessTokenFormat ?? null,
+    resource_server: client.isResourceServer ?? false,
     created_at: new Date(client.createdAt).toISOString(),
   };
 }
@@ -76,7 +81,8 @@ function clientText(client: Client): string {
     `redirect_uris  ${client.redirectUris.join(' ')}`,
     `scopes         ${client.scopes.join(' ') || '(none)'}`,
     `grant_types    ${client.grantTypes.join(' ')}`,
-    `type           ${client.isPublic ? 'public' : 'confidential'}${client.isLegacy ? ', legacy' : ''}`,
+    `type           ${client.isPublic ? 'public' : 'confidential'}${client.isLegacy ? ', legacy' : ''}${client.isResourceServer ? ', resource server' : ''}`,
+    `access_tokens  ${client.accessTokenFormat ?? 'server default'}`,
   ].join('\n');
 }
 
@@ -105,8 +111,8 @@ export function buildCli(): Command {
     .action(async (flags: { port?: string; host?: string; preset?: string; dataDir?: string; databaseUrl?: string; issuer?: string }) => {
       const config = loadConfig(flags);
       const server = await startServer(config);
-      const issuer = issuerOf(config);
-      if (server.firstRun) process.stdout.write(firstRunBanner(server.firstRun, issuer));
+      const { issuer } = server;
+      if (server.firstRun) process.stdout.write(firstRunBanner(server.firstRun, issuer, presets[config.preset]?.authorizeEndpoints[0]?.path));
       process.stdout.write(`Latchkey (${config.preset} preset) listening on ${server.url}; issuer ${issuer}\n`);
       let signals = 0;
       const shutdown = (signal: string) => {
@@ -143,14 +149,20 @@ export function buildCli(): Command {
 
   storeOptions(clients.command('create').description('register a client; prints its id and secret (shown once)'))
     .requiredOption('--name <name>', 'the application name users see')
-    .requiredOption('--redirect-uri <uri>', 'an allowed redirect URI (repeatable)', collect)
+    .option('--redirect-uri <uri>', 'an allowed redirect URI (repeatable; required with the authorization_code grant)', collect)
     .option('--scope <scopes>', 'scopes the client may request, space-separated')
     .option('--grant-type <type>', 'an allowed grant type (repeatable; default authorization_code and refresh_token)', collect)
     .option('--public', 'a public client (no secret; PKCE required)')
     .option('--legacy', 'a legacy client (may keep using deprecated flows)')
     .option('--access-token-ttl <seconds>', 'access token lifetime for this client', positiveInt)
     .option('--refresh-token-ttl <seconds>', 'refresh token lifetime for this client', positiveInt)
-    .action(async (flags: StoreFlags & { name: string; redirectUri: string[]; scope?: string; grantType?: string[]; public?: boolean; legacy?: boolean; accessTokenTtl?: number; refreshTokenTtl?: number }) => {
+    .addOption(new Option('--access-token-format <format>', 'opaque or JWT (RFC 9068) access tokens (default: the server setting)').choices(['opaque', 'jwt']))
+    .option('--resource-server', 'a resource server: may introspect every access token (no grant type needed)')
+    .action(async (flags: StoreFlags & { name: string; redirectUri?: string[]; scope?: string; grantType?: string[]; public?: boolean; legacy?: boolean; accessTokenTtl?: number; refreshTokenTtl?: number; accessTokenFormat?: 'opaque' | 'jwt'; resourceServer?: boolean }) => {
+      const grantTypes = flags.grantType ?? (flags.resourceServer ? [] : ['authorization_code']);
+      if (grantTypes.includes('authorization_code') && !flags.redirectUri?.length) {
+        throw new UsageError("required option '--redirect-uri <uri>' not specified (the authorization_code grant needs one)");
+      }
       await withStore(flags, async (store) => {
         const { client, secret } = await registerClient(
           store,
@@ -163,6 +175,8 @@ export function buildCli(): Command {
             isLegacy: flags.legacy ?? false,
             accessTokenTtlSeconds: flags.accessTokenTtl,
             refreshTokenTtlSeconds: flags.refreshTokenTtl,
+            accessTokenFormat: flags.accessTokenFormat,
+            isResourceServer: flags.resourceServer ?? false,
           },
           Date.now(),
         );
@@ -197,7 +211,10 @@ export function buildCli(): Command {
     .addOption(new Option('--no-legacy', 'clear the legacy flag'))
     .option('--access-token-ttl <seconds>', 'access token lifetime (0 for the server default)', positiveInt)
     .option('--refresh-token-ttl <seconds>', 'refresh token lifetime (0 for the server default)', positiveInt)
-    .action(async (clientId: string, flags: StoreFlags & { name?: string; redirectUri?: string[]; scope?: string; grantType?: string[]; legacy?: boolean; accessTokenTtl?: number; refreshTokenTtl?: number }) => {
+    .addOption(new Option('--access-token-format <format>', 'opaque, jwt, or default (the server setting)').choices(['opaque', 'jwt', 'default']))
+    .addOption(new Option('--resource-server', 'may introspect every access token'))
+    .addOption(new Option('--no-resource-server', 'may introspect only its own tokens'))
+    .action(async (clientId: string, flags: StoreFlags & { name?: string; redirectUri?: string[]; scope?: string; grantType?: string[]; legacy?: boolean; accessTokenTtl?: number; refreshTokenTtl?: number; accessTokenFormat?: 'opaque' | 'jwt' | 'default'; resourceServer?: boolean }) => {
       const changes: Partial<ClientRegistration> = {
         name: flags.name,
         redirectUris: flags.redirectUri,
@@ -206,6 +223,8 @@ export function buildCli(): Command {
         isLegacy: flags.legacy,
         accessTokenTtlSeconds: flags.accessTokenTtl === 0 ? null : flags.accessTokenTtl,
         refreshTokenTtlSeconds: flags.refreshTokenTtl === 0 ? null : flags.refreshTokenTtl,
+        accessTokenFormat: flags.accessTokenFormat === 'default' ? null : flags.accessTokenFormat,
+        isResourceServer: flags.resourceServer,
       };
       if (Object.values(changes).every((value) => value === undefined)) throw new UsageError('nothing to change: give at least one option');
       await withStore(flags, async (store) => {
@@ -237,6 +256,52 @@ export function buildCli(): Command {
         );
       });
     });
+
+  const partners = program.command('partners').description('manage partners (credited with the accounts and connections their clients bring)');
+  storeOptions(partners.command('create').description('register a partner'))
+    .requiredOption('--name <name>', 'the partner company')
+    .requiredOption('--partner-portal-id <id>', 'the identifier partners send (Go1: partner_portal_id)')
+    .action(async (flags: StoreFlags & { name: string; partnerPortalId: string }) => {
+      await withStore(flags, async (store) => {
+        const partner = await registerPartner(store, { name: flags.name, partnerPortalId: flags.partnerPortalId }, Date.now());
+        print(flags.json, { partner_id: partner.id, name: partner.name, partner_portal_id: partner.partnerPortalId }, `partner_id         ${partner.id}\npartner_portal_id  ${partner.partnerPortalId}`);
+      });
+    });
+  storeOptions(partners.command('list').description('list partners')).action(async (flags: StoreFlags) => {
+    await withStore(flags, async (store) => {
+      const all = await store.listPartners();
+      print(
+        flags.json,
+        { partners: all.map((partner) => ({ partner_id: partner.id, name: partner.name, partner_portal_id: partner.partnerPortalId })) },
+        all.length === 0 ? 'No partners.' : all.map((partner) => `${partner.partnerPortalId}  ${partner.name}`).join('\n'),
+      );
+    });
+  });
+
+  const keys = program.command('keys').description('manage the keys that sign JWT access tokens (RFC 9068)');
+  storeOptions(keys.command('list').description('list the signing keys (all of them are published at /oauth/jwks.json)')).action(async (flags: StoreFlags) => {
+    await withStore(flags, async (store) => {
+      const all = await listKeys(store);
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+      print(
+        flags.json,
+        { keys: all.map((key) => ({ kid: key.kid, alg: key.alg, status: key.status, created_at: iso(key.createdAt), retired_at: iso(key.retiredAt) })) },
+        all.length === 0 ? 'No signing keys yet (one is created on first start).' : all.map((key) => `${key.kid}  ${key.alg}  ${key.status}  created ${iso(key.createdAt)}`).join('\n'),
+      );
+    });
+  });
+  storeOptions(keys.command('rotate').description('sign with a new key from now on; the old one stays published until the tokens it signed expire')).action(
+    async (flags: StoreFlags) => {
+      await withStore(flags, async (store) => {
+        const rotated = await rotateKeys(store, Date.now());
+        print(
+          flags.json,
+          { kid: rotated.kid, retired: rotated.retired, pruned: rotated.pruned },
+          `New signing key ${rotated.kid}.${rotated.retired.length ? ` Retired (still published until their tokens expire): ${rotated.retired.join(', ')}.` : ''}${rotated.pruned.length ? ` Removed: ${rotated.pruned.join(', ')}.` : ''}`,
+        );
+      });
+    },
+  );
 
   const users = program.command('users').description('manage users');
   storeOptions(users.command('create').description('create a user and their accounts'))

@@ -1,8 +1,10 @@
 /** Starting and stopping a Latchkey server process. */
+import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, issuerOf } from './app.js';
 import { systemClock } from './core/clock.js';
 import type { Config } from './config/schema.js';
+import { ensureSigningKey } from './core/signing-keys.js';
 import { bootstrapIfEmpty, type FirstRun } from './services/bootstrap.js';
 import { migrateToLatest, openStore } from './store/open.js';
 import type { KyselyStore } from './store/kysely/store.js';
@@ -11,15 +13,33 @@ export interface RunningServer {
   app: FastifyInstance;
   store: KyselyStore;
   url: string;
+  /** The issuer in use (with the bound port when started on port 0). */
+  issuer: string;
   firstRun: FirstRun | undefined;
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+/** A free port on the host, so that `--port 0` still yields a truthful issuer URL. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startServer(requested: Config): Promise<RunningServer> {
+  // The issuer is derived from the port when not configured, so port 0 is resolved first.
+  const config = requested.port === 0 && !requested.issuer ? { ...requested, port: await freePort(requested.host) } : requested;
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await migrateToLatest(store);
     const firstRun = await bootstrapIfEmpty(store, issuerOf(config), systemClock.now());
+    // The JWT signing key is generated on first start, so /oauth/jwks.json has it before any token.
+    await ensureSigningKey(store, systemClock.now());
     const app = await buildApp({ config, store });
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
@@ -30,6 +50,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       app,
       store,
       url,
+      issuer: issuerOf(config),
       firstRun,
       stop: () => {
         stopping ??= app.close().then(() => store.close());
@@ -42,8 +63,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
 }
 
-export function firstRunBanner(firstRun: FirstRun, issuer: string): string {
-  const authorize = new URL(`${issuer}/oauth/authorize`);
+export function firstRunBanner(firstRun: FirstRun, issuer: string, authorizePath = '/oauth/authorize'): string {
+  const authorize = new URL(`${issuer}${authorizePath}`);
   authorize.search = new URLSearchParams({
     response_type: 'code',
     client_id: firstRun.clientId,

@@ -37,6 +37,33 @@ export const configSchema = z.object({
   accessTokenTtlSeconds: seconds.optional(),
   refreshTokenTtlSeconds: seconds.optional(),
   refreshReuseGraceSeconds: z.coerce.number().int().min(0).optional(),
+  /** Access tokens for clients that did not choose: opaque, or JWT (RFC 9068). */
+  accessTokenFormat: z.enum(['opaque', 'jwt']).default('opaque'),
+  /** The "aud" of JWT access tokens: the platform API's resource identifier (default: the issuer). */
+  accessTokenAudience: z.url().optional(),
+  /** Age at which the JWT signing key is replaced by a new one; 0 turns the schedule off. */
+  signingKeyRotationSeconds: z.coerce.number().int().min(0).default(30 * 24 * 3600),
+  /** The platform API's resource guard also checks JWT access tokens against the database (revocation). */
+  jwtOnlineCheck: flag.default(false),
+  /** Shares sign-in throttling counters through Redis instead of the database. */
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** The platform's name, shown on every page. */
+  brandName: z.string().trim().min(1).max(60).default('Latchkey'),
+  /** The platform's logo: an http(s) URL (the CSP then allows its origin) or a path on this server. */
+  brandLogoUrl: z
+    .string()
+    .refine((value) => /^\/(?!\/)[^\s]*$/.test(value) || /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value), {
+      message: 'must be an http(s) URL or a path starting with /',
+    })
+    .optional(),
+  /** Failed sign-ins on one account within lockoutSeconds that lock it for lockoutSeconds. */
+  lockoutThreshold: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Failed sign-ins from one IP address within lockoutSeconds that lock it. */
+  lockoutIpThreshold: z.coerce.number().int().min(1).max(100000).default(20),
+  lockoutSeconds: seconds.default(15 * 60),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -52,6 +79,16 @@ export const ENV_VARS: Record<string, keyof Config> = {
   DATABASE_URL: 'databaseUrl',
   LOG_LEVEL: 'logLevel',
   LATCHKEY_TRUST_PROXY: 'trustProxy',
+  LATCHKEY_ACCESS_TOKEN_FORMAT: 'accessTokenFormat',
+  LATCHKEY_ACCESS_TOKEN_AUDIENCE: 'accessTokenAudience',
+  LATCHKEY_SIGNING_KEY_ROTATION_SECONDS: 'signingKeyRotationSeconds',
+  LATCHKEY_JWT_ONLINE_CHECK: 'jwtOnlineCheck',
+  REDIS_URL: 'redisUrl',
+  LATCHKEY_BRAND_NAME: 'brandName',
+  LATCHKEY_BRAND_LOGO_URL: 'brandLogoUrl',
+  LATCHKEY_LOCKOUT_THRESHOLD: 'lockoutThreshold',
+  LATCHKEY_LOCKOUT_IP_THRESHOLD: 'lockoutIpThreshold',
+  LATCHKEY_LOCKOUT_SECONDS: 'lockoutSeconds',
 };
 
 export class ConfigError extends Error {

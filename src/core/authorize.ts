@@ -7,11 +7,11 @@ import {
   UnsupportedResponseType,
   UntrustedAuthorizationRequest,
 } from './errors.js';
-import type { Client, Grant, Scope } from './model.js';
+import type { Client, Grant } from './model.js';
 import { checkChallenge } from './pkce.js';
 import type { ProtocolStore } from './ports.js';
 import { isRegisteredRedirectUri } from './redirect-uri.js';
-import { isSubset, parseScope } from './scope.js';
+import { defaultScopes, isSubset, parseScope } from './scope.js';
 import { hashCredential, newCredential } from './secrets.js';
 import type { ProtocolSettings } from './settings.js';
 
@@ -20,6 +20,10 @@ export interface AuthorizeEndpointSettings {
   channel: string;
   /** Legacy endpoints start the flow from client_id alone. */
   responseTypeRequired: boolean;
+  /** redirect_uri must be sent even when only one is registered (GoCD: "redirect_uri (required)"). */
+  redirectUriRequired?: boolean;
+  /** A query parameter naming the partner by its partner_portal_id (Go1). */
+  partnerParam?: string;
 }
 
 const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account']);
@@ -39,6 +43,8 @@ export interface AuthorizationRequest {
   channel: string;
   /** Extra parameters a preset accepts, such as Go1's partner_portal_id. */
   extensions: Record<string, string>;
+  /** The partner the request named, credited with the connection and the accounts it creates. */
+  partnerId?: string | null;
 }
 
 /** An error to report by redirecting to the (validated) redirect URI. */
@@ -75,6 +81,7 @@ export async function validateAuthorizationRequest(
   let redirectUri = params.redirect_uri;
   const redirectUriExplicit = redirectUri !== undefined;
   if (redirectUri === undefined) {
+    if (deps.endpoint.redirectUriRequired) throw new UntrustedAuthorizationRequest('The request has no redirect_uri.');
     if (client.redirectUris.length !== 1 || client.redirectUris[0] === undefined) {
       throw new UntrustedAuthorizationRequest('The request has no redirect_uri and the application registered several.');
     }
@@ -114,6 +121,15 @@ export async function validateAuthorizationRequest(
   if (!prompt.every((value) => PROMPT_VALUES.has(value))) fail(new InvalidRequest('The prompt parameter has an unknown value.'));
   if (prompt.includes('none') && prompt.length > 1) fail(new InvalidRequest('prompt=none cannot be combined with other values.'));
 
+  let partnerId: string | null = null;
+  const partnerParam = deps.endpoint.partnerParam;
+  const partnerReference = partnerParam === undefined ? undefined : params[partnerParam];
+  if (partnerParam !== undefined && partnerReference !== undefined) {
+    const partner = await deps.store.findPartnerByPortalId(partnerReference);
+    if (!partner) return fail(new InvalidRequest(`The ${partnerParam} "${partnerReference}" is not a known partner.`));
+    partnerId = partner.id;
+  }
+
   const extensions: Record<string, string> = {};
   for (const name of input.extensionNames ?? []) {
     const value = params[name];
@@ -133,19 +149,9 @@ export async function validateAuthorizationRequest(
       prompt,
       channel: deps.endpoint.channel,
       extensions,
+      partnerId,
     },
   };
-}
-
-/**
- * RFC 6749 §3.3: without a scope parameter the server uses "a pre-defined
- * default value": the registry's default scopes this client may use, or else
- * every scope the client may use.
- */
-function defaultScopes(client: Client, registry: readonly Scope[]): string[] {
-  const defaults = new Set(registry.filter((scope) => scope.isDefault).map((scope) => scope.name));
-  const allowedDefaults = client.scopes.filter((scope) => defaults.has(scope));
-  return allowedDefaults.length > 0 ? allowedDefaults : [...client.scopes];
 }
 
 /**
@@ -158,7 +164,12 @@ export function consentRequired(request: AuthorizationRequest, client: Client, g
   return !grant || grant.revokedAt !== null || !isSubset(request.scopes, grant.scopes);
 }
 
-/** Records the approval on the grant and issues a single-use code (§4.1.2). */
+/**
+ * Records the approval on the grant and issues a single-use code (§4.1.2).
+ * The grant is credited to the partner the request named, else to the
+ * client's partner (`approval.partnerId`); a partner named in the request
+ * also claims the account if no partner has.
+ */
 export async function approveAuthorization(
   request: AuthorizationRequest,
   approval: { userId: string; accountId: string; partnerId: string | null },
@@ -166,15 +177,11 @@ export async function approveAuthorization(
 ): Promise<{ code: string; redirectTo: string }> {
   const { store, settings, now } = deps;
   const code = newCredential('code');
+  const partnerId = request.partnerId ?? approval.partnerId;
   await store.transaction(async (tx) => {
+    if (request.partnerId) await tx.linkAccountToPartner(approval.accountId, request.partnerId);
     const grant = await tx.saveGrant(
-      {
-        clientId: request.clientId,
-        userId: approval.userId,
-        accountId: approval.accountId,
-        scopes: request.scopes,
-        partnerId: approval.partnerId,
-      },
+      { clientId: request.clientId, userId: approval.userId, accountId: approval.accountId, scopes: request.scopes, partnerId },
       now,
     );
     await tx.insertCode({

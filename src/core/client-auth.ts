@@ -64,6 +64,7 @@ export async function authenticateClient(
   allowedMethods: readonly ClientAuthMethod[],
   store: ClientLookup,
   now: number,
+  options: { identificationOnly?: boolean | undefined } = {},
 ): Promise<Client> {
   const usedBasic = presented.method === 'client_secret_basic';
   const presentedHash = presented.secret === undefined ? undefined : hashCredential(presented.secret);
@@ -76,7 +77,10 @@ export async function authenticateClient(
     if (presented.method !== 'none') throw new InvalidClient('public client presented a secret', usedBasic);
     return client;
   }
-  if (presentedHash === undefined) throw new InvalidClient('confidential client sent no secret', usedBasic);
+  if (presentedHash === undefined) {
+    if (options.identificationOnly) return client;
+    throw new InvalidClient('confidential client sent no secret', usedBasic);
+  }
   const hashes = await store.activeSecretHashes(client.id, now);
   let matched = false;
   for (const hash of hashes) matched = hashesEqual(hash, presentedHash) || matched;

@@ -117,6 +117,18 @@ export class InvalidToken extends OAuthError {
   }
 }
 
+/**
+ * RFC 6750 §3: "If the request lacks any authentication information (e.g., the
+ * client was unaware that authentication is necessary or attempted using an
+ * unsupported authentication method), the resource server SHOULD NOT include
+ * an error code or other error information" in the challenge.
+ */
+export class AccessTokenRequired extends InvalidToken {
+  constructor(detail = 'no access token') {
+    super('An access token is required.', detail);
+  }
+}
+
 export class InsufficientScope extends OAuthError {
   readonly scope: string;
   constructor(scope: string) {

@@ -19,7 +19,17 @@ export interface Client {
   partnerId: string | null;
   createdAt: number;
   updatedAt: number;
+  /** Access tokens this client receives: opaque, or JWT (RFC 9068). Null or absent: the server default. */
+  accessTokenFormat?: AccessTokenFormat | null;
+  /**
+   * A resource server: may introspect any access token (RFC 7662 §2.1), not only its own.
+   * Absent means false.
+   */
+  isResourceServer?: boolean;
 }
+
+/** How an access token is represented: an opaque random string, or a signed JWT (RFC 9068). */
+export type AccessTokenFormat = 'opaque' | 'jwt';
 
 export interface ClientSecret {
   id: string;
@@ -50,6 +60,15 @@ export interface Account {
   createdAt: number;
 }
 
+/** A partner: the company behind one or more clients, credited with the accounts created through them. */
+export interface Partner {
+  id: string;
+  name: string;
+  /** The identifier partners send (Go1's partner_portal_id). */
+  partnerPortalId: string;
+  createdAt: number;
+}
+
 export interface Scope {
   name: string;
   description: string;
@@ -70,6 +89,18 @@ export interface Grant {
   revokedAt: number | null;
 }
 
+/**
+ * A client's own connection (client credentials, RFC 6749 §4.4): no user, no
+ * account. One per client; revoking it revokes the access tokens issued on it.
+ */
+export interface MachineGrant extends Omit<Grant, 'userId' | 'accountId'> {
+  userId: null;
+  accountId: null;
+}
+
+/** Any grant row: a user's connection or a client's own. */
+export type AnyGrant = Grant | MachineGrant;
+
 export interface AuthorizationCode {
   codeHash: string;
   grantId: string;
@@ -87,15 +118,31 @@ export interface AuthorizationCode {
 }
 
 export interface AccessToken {
+  /** SHA-256 of the token: of the random string, or of the whole JWT. */
   tokenHash: string;
   grantId: string;
   clientId: string;
-  userId: string;
-  accountId: string;
+  /** Null for a client's own token (client credentials). */
+  userId: string | null;
+  accountId: string | null;
   scopes: string[];
   createdAt: number;
   expiresAt: number;
   revokedAt: number | null;
+  /** For a JWT access token, the kid of the key that signed it; null or absent for an opaque token. */
+  signingKeyId?: string | null;
+}
+
+/** An ES256 key that signs JWT access tokens, as stored. */
+export interface SigningKey {
+  kid: string;
+  alg: 'ES256';
+  /** JSON Web Keys (RFC 7517) as JSON objects. */
+  publicJwk: Record<string, unknown>;
+  privateJwk: Record<string, unknown>;
+  createdAt: number;
+  /** When a newer key took over signing; the key stays published while tokens it signed live. */
+  retiredAt: number | null;
 }
 
 export interface RefreshToken {

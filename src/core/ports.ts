@@ -3,7 +3,20 @@
  * implements them; the core never sees SQL. Every single-use rule is enforced
  * by the implementation with a conditional write, so it holds across processes.
  */
-import type { AccessToken, AuthorizationCode, Client, Grant, RefreshToken, Scope } from './model.js';
+import type {
+  AccessToken,
+  Account,
+  AnyGrant,
+  AuthorizationCode,
+  Client,
+  Grant,
+  MachineGrant,
+  Partner,
+  RefreshToken,
+  Scope,
+  SigningKey,
+  User,
+} from './model.js';
 
 export interface ClientLookup {
   findClient(clientId: string): Promise<Client | undefined>;
@@ -24,11 +37,14 @@ export interface NewGrant {
 }
 
 export interface GrantRepository {
-  findGrant(grantId: string): Promise<Grant | undefined>;
+  /** A user's connection or (client credentials) a client's own. */
+  findGrant(grantId: string): Promise<AnyGrant | undefined>;
   /** The live (unrevoked) grant of this client on this user's account, if any. */
   findActiveGrant(clientId: string, userId: string, accountId: string): Promise<Grant | undefined>;
   /** Creates the grant, or adds the scopes to the live one (consent is cumulative). */
   saveGrant(grant: NewGrant, now: number): Promise<Grant>;
+  /** The client's live machine connection (no user, no account), created if needed; scopes accumulate. */
+  saveMachineGrant(grant: { clientId: string; scopes: string[]; partnerId: string | null }, now: number): Promise<MachineGrant>;
   /** Revokes the grant and, with it, every code and token issued from it. */
   revokeGrant(grantId: string, now: number, reason: string): Promise<void>;
   touchGrant(grantId: string, now: number): Promise<void>;
@@ -48,9 +64,50 @@ export interface TokenRepository {
   findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined>;
   /** Retires the refresh token if it is still current; false if it was already rotated or revoked. */
   retireRefreshToken(tokenHash: string, now: number): Promise<boolean>;
+  /** Revokes one access token; false if it was unknown or already revoked. */
+  revokeAccessToken(tokenHash: string, now: number): Promise<boolean>;
 }
 
-export interface ProtocolStore extends ClientLookup, ScopeLookup, GrantRepository, CodeRepository, TokenRepository {
+/** Keys that sign JWT access tokens (RFC 9068). */
+export interface SigningKeyRepository {
+  /** The key new tokens are signed with: the newest unretired one. */
+  activeSigningKey(): Promise<SigningKey | undefined>;
+  insertSigningKey(key: SigningKey): Promise<void>;
+  /**
+   * Retires every unretired key but `keepKid`. With `expectedActiveKid`, only
+   * if that key is still unretired (so two instances rotating at once do not
+   * both rotate); returns false, retiring nothing, when it is not.
+   */
+  retireSigningKeys(keepKid: string, now: number, expectedActiveKid?: string): Promise<boolean>;
+  /** Every stored key: the active ones and the retired ones not yet pruned (they are the published set). */
+  listSigningKeys(): Promise<SigningKey[]>;
+  /** Deletes retired keys retired before `retiredBefore` that signed no access token still unexpired at `now`. */
+  pruneSigningKeys(retiredBefore: number, now: number): Promise<string[]>;
+}
+
+/** The user and accounts a grant acts for (password grant, responses that describe the subject). */
+export interface SubjectLookup {
+  findUser(userId: string): Promise<User | undefined>;
+  findUserByEmail(email: string): Promise<User | undefined>;
+  findAccount(accountId: string): Promise<Account | undefined>;
+  listAccountsOfUser(userId: string): Promise<Account[]>;
+}
+
+export interface PartnerRepository {
+  findPartnerByPortalId(partnerPortalId: string): Promise<Partner | undefined>;
+  /** Links the account to the partner unless it already belongs to one. */
+  linkAccountToPartner(accountId: string, partnerId: string): Promise<void>;
+}
+
+export interface ProtocolStore
+  extends ClientLookup,
+    ScopeLookup,
+    GrantRepository,
+    CodeRepository,
+    TokenRepository,
+    SubjectLookup,
+    PartnerRepository,
+    SigningKeyRepository {
   /** Runs `work` atomically; everything it wrote is rolled back if it throws. */
   transaction<T>(work: (tx: ProtocolStore) => Promise<T>): Promise<T>;
 }

@@ -15,6 +15,9 @@ function isLoopbackHost(hostname: string): boolean {
  *   RFC 8252 §7.3); private-use schemes (RFC 8252 §7.1) must contain a dot.
  */
 export function checkRedirectUriRegistration(value: string): string | undefined {
+  // The URL parser forgives what RFC 3986 does not (white space, control
+  // characters, backslashes, "https:host"); the stored string must be a URI as is.
+  if (/[\s\x00-\x1f\x7f\\]/.test(value)) return 'A redirect URI must not contain white space, control characters or backslashes.';
   let url: URL;
   try {
     url = new URL(value);
@@ -24,6 +27,9 @@ export function checkRedirectUriRegistration(value: string): string | undefined 
   if (value.includes('#')) return 'A redirect URI must not contain a fragment.';
   if (FORBIDDEN_SCHEMES.has(url.protocol)) return `The ${url.protocol} scheme is not allowed for redirect URIs.`;
   if (url.username !== '' || url.password !== '') return 'A redirect URI must not contain user information.';
+  if ((url.protocol === 'https:' || url.protocol === 'http:') && !value.toLowerCase().startsWith(`${url.protocol}//`)) {
+    return `"${value}" is not an absolute URI.`;
+  }
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:') {
     return isLoopbackHost(url.hostname) ? undefined : 'Plain http is only allowed for loopback redirect URIs; use https.';

@@ -1,4 +1,5 @@
 /** Scope strings (RFC 6749 §3.3). */
+import type { Client, Scope } from './model.js';
 
 /** scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -22,4 +23,15 @@ export function formatScope(scopes: readonly string[]): string {
 export function isSubset(requested: readonly string[], allowed: readonly string[]): boolean {
   const set = new Set(allowed);
   return requested.every((scope) => set.has(scope));
+}
+
+/**
+ * RFC 6749 §3.3: without a scope parameter the server uses "a pre-defined
+ * default value": the registry's default scopes this client may use, or else
+ * every scope the client may use.
+ */
+export function defaultScopes(client: Client, registry: readonly Scope[]): string[] {
+  const defaults = new Set(registry.filter((scope) => scope.isDefault).map((scope) => scope.name));
+  const allowedDefaults = client.scopes.filter((scope) => defaults.has(scope));
+  return allowedDefaults.length > 0 ? allowedDefaults : [...client.scopes];
 }

@@ -2,7 +2,7 @@
  * What the core reads from configuration. Presets fill these in; the core
  * never asks which preset is running.
  */
-import type { ClientAuthMethod } from './model.js';
+import type { AccessTokenFormat, ClientAuthMethod } from './model.js';
 import type { PkcePolicy } from './pkce.js';
 
 export interface ProtocolSettings {
@@ -18,7 +18,14 @@ export interface ProtocolSettings {
    */
   refreshReuseGraceSeconds: number;
   pkce: PkcePolicy;
+  /** Access tokens for clients that chose no format (RFC 9068 JWT or opaque). Absent: opaque. */
+  accessTokenFormat?: AccessTokenFormat;
+  /** The "aud" of JWT access tokens (RFC 9068 §2.2): the platform API's resource identifier. Absent: the issuer. */
+  accessTokenAudience?: string;
 }
+
+/** Facts about the user and account behind a grant that a response may carry. */
+export type SubjectField = 'user.id' | 'user.email' | 'user.firstName' | 'user.lastName' | 'account.id' | 'account.name' | 'account.kind';
 
 /** How a token response is written on the wire (RFC 6749 §5.1 by default). */
 export interface TokenResponseShape {
@@ -28,6 +35,8 @@ export interface TokenResponseShape {
   scope: boolean;
   /** Constant fields added to every response, e.g. { version: "3" }. */
   constants: Record<string, string>;
+  /** Response field -> fact about the user or account, e.g. { email: 'user.email' }. */
+  subjectFields?: Record<string, SubjectField>;
 }
 
 /** One token endpoint as a preset exposes it. */
@@ -40,6 +49,16 @@ export interface TokenEndpointSettings {
   response: TokenResponseShape;
   /** Overrides the server's access-token lifetime on this endpoint. */
   accessTokenTtlSeconds?: number;
+  /**
+   * Confidential clients may identify themselves by client_id alone, as the
+   * GoTo legacy proxy documents ("grant_type=authorization_code&code=...&client_id={consumerKey}").
+   * A secret, when sent, is still checked. Off everywhere else.
+   */
+  clientIdentificationOnly?: boolean;
+  /** redirect_uri must be in every code exchange (GoCD: "redirect_uri (required)"). */
+  redirectUriRequired?: boolean;
+  /** The password grant's user parameter: "username" (RFC 6749 §4.3.2) or GoTo legacy "user_id". */
+  passwordUsernameParam?: string;
 }
 
 export const RFC6749_RESPONSE: TokenResponseShape = {

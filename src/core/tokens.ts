@@ -1,37 +1,85 @@
 /** Minting access and refresh tokens for a grant. */
-import type { Client, Grant } from './model.js';
-import type { TokenRepository } from './ports.js';
+import { signAccessToken } from './jwt.js';
+import type { AccessTokenFormat, AnyGrant, Client } from './model.js';
+import type { SigningKeyRepository, TokenRepository } from './ports.js';
 import { hashCredential, newCredential } from './secrets.js';
 import type { ProtocolSettings, TokenEndpointSettings } from './settings.js';
+import { ensureSigningKey } from './signing-keys.js';
 
 export interface IssuedTokens {
   accessToken: string;
   refreshToken: string | undefined;
   expiresIn: number;
   scopes: string[];
-  grant: Grant;
+  grant: AnyGrant;
   client: Client;
+}
+
+/** The client's own choice of access-token format, else the server's, else opaque. */
+export function accessTokenFormat(client: Client, settings: ProtocolSettings): AccessTokenFormat {
+  return client.accessTokenFormat ?? settings.accessTokenFormat ?? 'opaque';
+}
+
+/** RFC 9068 §2.2 "aud": the resource identifier of the platform's API (by default the issuer). */
+export function accessTokenAudience(settings: ProtocolSettings): string {
+  return settings.accessTokenAudience ?? settings.issuer;
 }
 
 export function accessTokenTtl(client: Client, settings: ProtocolSettings, endpoint?: TokenEndpointSettings): number {
   return client.accessTokenTtlSeconds ?? endpoint?.accessTokenTtlSeconds ?? settings.accessTokenTtlSeconds;
 }
 
-/** Inserts a new access token, and a refresh token if the client may refresh. */
+/**
+ * Inserts a new access token, and a refresh token if the client may refresh.
+ * A JWT access token (RFC 9068) is stored by its hash like an opaque one, so
+ * that revocation and introspection work the same for both.
+ */
 export async function issueTokens(
-  tx: TokenRepository,
+  tx: TokenRepository & SigningKeyRepository,
   input: {
-    grant: Grant;
+    grant: AnyGrant;
     client: Client;
     scopes: string[];
+    /**
+     * The new refresh token's scope, when it differs from the access token's.
+     * RFC 6749 §6: "If a new refresh token is issued, the refresh token scope
+     * MUST be identical to that of the refresh token included by the client".
+     */
+    refreshScopes?: string[];
     settings: ProtocolSettings;
     endpoint?: TokenEndpointSettings;
     now: number;
+    /** false: no refresh token whatever the client's grant types (RFC 6749 §4.4.3). */
+    refreshToken?: boolean;
   },
 ): Promise<IssuedTokens> {
   const { grant, client, scopes, settings, endpoint, now } = input;
   const expiresIn = accessTokenTtl(client, settings, endpoint);
-  const accessToken = newCredential('accessToken');
+  const expiresAt = now + expiresIn * 1000;
+  let accessToken: string;
+  let signingKeyId: string | null = null;
+  if (accessTokenFormat(client, settings) === 'jwt') {
+    const key = await ensureSigningKey(tx, now);
+    signingKeyId = key.kid;
+    accessToken = await signAccessToken(
+      {
+        issuer: settings.issuer,
+        audience: accessTokenAudience(settings),
+        // RFC 9068 §2.2: with no resource owner (client credentials) "the value of
+        // "sub" SHOULD correspond to an identifier the authorization server uses to
+        // indicate the client application".
+        subject: grant.userId ?? client.id,
+        clientId: client.id,
+        scopes,
+        accountId: grant.accountId,
+        issuedAt: now,
+        expiresAt,
+      },
+      key,
+    );
+  } else {
+    accessToken = newCredential('accessToken');
+  }
   await tx.insertAccessToken({
     tokenHash: hashCredential(accessToken),
     grantId: grant.id,
@@ -40,18 +88,19 @@ export async function issueTokens(
     accountId: grant.accountId,
     scopes,
     createdAt: now,
-    expiresAt: now + expiresIn * 1000,
+    expiresAt,
     revokedAt: null,
+    signingKeyId,
   });
   let refreshToken: string | undefined;
-  if (client.grantTypes.includes('refresh_token')) {
+  if (input.refreshToken !== false && client.grantTypes.includes('refresh_token')) {
     refreshToken = newCredential('refreshToken');
     const ttl = client.refreshTokenTtlSeconds ?? settings.refreshTokenTtlSeconds;
     await tx.insertRefreshToken({
       tokenHash: hashCredential(refreshToken),
       grantId: grant.id,
       clientId: client.id,
-      scopes,
+      scopes: input.refreshScopes ?? scopes,
       createdAt: now,
       expiresAt: now + ttl * 1000,
       rotatedAt: null,

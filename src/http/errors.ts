@@ -49,7 +49,11 @@ export function sendOAuthError(reply: FastifyReply, error: OAuthError, realm = '
 }
 
 export function sendErrorPage(reply: FastifyReply, status: number, title: string, message: string): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(errorPage(title, message));
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(errorPage(title, message, { brand: reply.server.brand }));
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

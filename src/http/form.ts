@@ -37,9 +37,40 @@ export function mergeForms(first: FormParams, second: FormParams): FormParams {
   const params: Record<string, string> = Object.assign(Object.create(null), first.params);
   const repeated = [...first.repeated];
   for (const [name, value] of Object.entries(second.params)) {
-    if (Object.hasOwn(params, name)) repeated.push(name);
-    else params[name] = value;
+    if (!Object.hasOwn(params, name)) params[name] = value;
+    else if (!repeated.includes(name)) repeated.push(name);
   }
   for (const name of second.repeated) if (!repeated.includes(name)) repeated.push(name);
   return { params, repeated };
+}
+
+/**
+ * Fields of a multipart/form-data body as @fastify/multipart attaches them
+ * (`attachFieldsToBody: true`): one entry per name, an array when repeated.
+ * Files are not parameters; a body carrying one is refused by the caller.
+ */
+export function formFromMultipart(body: unknown): FormParams | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const params: Record<string, string> = Object.create(null);
+  const repeated: string[] = [];
+  for (const [name, entry] of Object.entries(body)) {
+    const parts = Array.isArray(entry) ? entry : [entry];
+    const first = parts[0] as { type?: string; value?: unknown } | undefined;
+    if (!first || first.type !== 'field' || typeof first.value !== 'string') return undefined;
+    params[name] = first.value;
+    if (parts.length > 1) repeated.push(name);
+  }
+  return { params, repeated };
+}
+
+/** A flat JSON object of scalars as parameters (legacy APIs that sent JSON); undefined for anything else. */
+export function formFromJson(body: unknown): FormParams | undefined {
+  if (body === undefined) return { params: Object.create(null), repeated: [] };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const params: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(body)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') params[name] = String(value);
+    else return undefined;
+  }
+  return { params, repeated: [] };
 }

@@ -1,17 +1,32 @@
 /** Headers every response carries: no framing (clickjacking), no referrer leaks, no sniffing. */
 import type { FastifyInstance } from 'fastify';
 
-const HEADERS: Record<string, string> = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  // No form-action: Chromium applies it to the redirect back to the client after consent.
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'cross-origin-opener-policy': 'same-origin',
-};
+/**
+ * The Content-Security-Policy of every page: nothing runs (no script-src),
+ * styles only from our stylesheet, images from here and, when the brand
+ * logo is on another origin, from that origin.
+ * No form-action: Chromium applies it to the redirect back to the client after consent.
+ */
+export function contentSecurityPolicy(imageOrigins: readonly string[] = []): string {
+  const img = ["'self'", ...imageOrigins].join(' ');
+  return `default-src 'none'; style-src 'self'; img-src ${img}; frame-ancestors 'none'; base-uri 'none'`;
+}
 
-export function registerSecurityHeaders(app: FastifyInstance): void {
+/** The origin an absolute logo URL needs in img-src; none for a path on this server. */
+export function logoOrigin(logoUrl: string | undefined): string | undefined {
+  if (!logoUrl || !/^https?:\/\//i.test(logoUrl)) return undefined;
+  return URL.canParse(logoUrl) ? new URL(logoUrl).origin : undefined;
+}
+
+export function registerSecurityHeaders(app: FastifyInstance, options: { imageOrigins?: readonly string[] } = {}): void {
+  const headers: Record<string, string> = {
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy': contentSecurityPolicy(options.imageOrigins),
+    'cross-origin-opener-policy': 'same-origin',
+  };
   app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(HEADERS);
+    reply.headers(headers);
   });
 }

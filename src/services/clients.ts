@@ -1,5 +1,5 @@
 /** Registering and managing OAuth clients: validation, secrets, scopes. */
-import type { Client } from '../core/model.js';
+import type { AccessTokenFormat, Client } from '../core/model.js';
 import { checkRedirectUriRegistration } from '../core/redirect-uri.js';
 import { isScopeToken } from '../core/scope.js';
 import { hashCredential, newCredential } from '../core/secrets.js';
@@ -11,13 +11,18 @@ export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'];
 
 export interface ClientRegistration {
   name: string;
-  redirectUris: string[];
+  /** Needed only by clients that use the authorization code grant. */
+  redirectUris?: string[] | undefined;
   scopes?: string[] | undefined;
   grantTypes?: string[] | undefined;
   isPublic?: boolean | undefined;
   isLegacy?: boolean | undefined;
   accessTokenTtlSeconds?: number | null | undefined;
   refreshTokenTtlSeconds?: number | null | undefined;
+  /** 'opaque' or 'jwt' (RFC 9068); null: the server default. */
+  accessTokenFormat?: AccessTokenFormat | null | undefined;
+  /** A resource server may introspect every access token (RFC 7662); it needs no grant type. */
+  isResourceServer?: boolean | undefined;
 }
 
 function checkName(name: string): string {
@@ -26,8 +31,8 @@ function checkName(name: string): string {
   return trimmed;
 }
 
-function checkRedirectUris(uris: string[]): string[] {
-  if (uris.length === 0) throw new ValidationError('at least one redirect URI is required');
+function checkRedirectUris(uris: string[], required = true): string[] {
+  if (uris.length === 0 && required) throw new ValidationError('at least one redirect URI is required');
   for (const uri of uris) {
     const problem = checkRedirectUriRegistration(uri);
     if (problem) throw new ValidationError(`redirect URI ${uri}: ${problem}`);
@@ -40,13 +45,18 @@ function checkScopes(scopes: string[]): string[] {
   return [...new Set(scopes)];
 }
 
-function checkGrantTypes(grantTypes: string[]): string[] {
+function checkAccessTokenFormat(value: string | null): AccessTokenFormat | null {
+  if (value === null || value === 'opaque' || value === 'jwt') return value;
+  throw new ValidationError(`access token format must be opaque or jwt, not "${value}"`);
+}
+
+function checkGrantTypes(grantTypes: string[], allowNone = false): string[] {
   for (const type of grantTypes) {
     if (!(SUPPORTED_GRANT_TYPES as readonly string[]).includes(type)) {
       throw new ValidationError(`unknown grant type "${type}" (known: ${SUPPORTED_GRANT_TYPES.join(', ')})`);
     }
   }
-  if (grantTypes.length === 0) throw new ValidationError('at least one grant type is required');
+  if (grantTypes.length === 0 && !allowNone) throw new ValidationError('at least one grant type is required');
   return [...new Set(grantTypes)];
 }
 
@@ -69,19 +79,26 @@ export async function registerClient(
   now: number,
 ): Promise<{ client: Client; secret: string | undefined }> {
   const isPublic = input.isPublic ?? false;
+  const isResourceServer = input.isResourceServer ?? false;
+  // A resource server that only introspects needs no grant type; any other client needs one.
+  const grantTypes = checkGrantTypes(input.grantTypes ?? (isResourceServer ? [] : DEFAULT_GRANT_TYPES), isResourceServer);
   const fields: NewClient = {
     name: checkName(input.name),
-    redirectUris: checkRedirectUris(input.redirectUris),
+    // Redirect URIs matter only to the authorization code grant (RFC 6749 §3.1.2).
+    redirectUris: checkRedirectUris(input.redirectUris ?? [], grantTypes.includes('authorization_code')),
     scopes: checkScopes(input.scopes ?? []),
-    grantTypes: checkGrantTypes(input.grantTypes ?? DEFAULT_GRANT_TYPES),
+    grantTypes,
     isPublic,
     isLegacy: input.isLegacy ?? false,
     accessTokenTtlSeconds: checkTtl(input.accessTokenTtlSeconds, 'access token lifetime') ?? null,
     refreshTokenTtlSeconds: checkTtl(input.refreshTokenTtlSeconds, 'refresh token lifetime') ?? null,
+    accessTokenFormat: checkAccessTokenFormat(input.accessTokenFormat ?? null),
+    isResourceServer,
   };
   if (isPublic && fields.grantTypes.some((type) => type === 'client_credentials' || type === 'password')) {
     throw new ValidationError('a public client cannot use the client_credentials or password grant');
   }
+  if (isPublic && isResourceServer) throw new ValidationError('a resource server must be a confidential client (it authenticates to introspect)');
   const secret = isPublic ? undefined : newCredential('clientSecret');
   const client = await store.transaction(async (tx) => {
     await registerMissingScopes(tx, fields.scopes);
@@ -107,6 +124,13 @@ export async function changeClient(store: Store, clientId: string, input: Partia
   if (input.isLegacy !== undefined) changes.isLegacy = input.isLegacy;
   if (input.accessTokenTtlSeconds !== undefined) changes.accessTokenTtlSeconds = checkTtl(input.accessTokenTtlSeconds, 'access token lifetime');
   if (input.refreshTokenTtlSeconds !== undefined) changes.refreshTokenTtlSeconds = checkTtl(input.refreshTokenTtlSeconds, 'refresh token lifetime');
+  if (input.accessTokenFormat !== undefined) changes.accessTokenFormat = checkAccessTokenFormat(input.accessTokenFormat);
+  if (input.isResourceServer !== undefined) {
+    if (input.isResourceServer && (await getClient(store, clientId)).isPublic) {
+      throw new ValidationError('a resource server must be a confidential client (it authenticates to introspect)');
+    }
+    changes.isResourceServer = input.isResourceServer;
+  }
   return store.transaction(async (tx) => {
     if (changes.scopes) await registerMissingScopes(tx, changes.scopes);
     const updated = await tx.updateClient(clientId, changes, now);

@@ -11,7 +11,9 @@ export interface UserRegistration {
   lastName?: string | undefined;
   isAdmin?: boolean | undefined;
   /** Accounts to create for the user; one personal account when empty. */
-  accounts?: Array<{ name: string; kind: string }> | undefined;
+  accounts?: Array<{ name: string; kind: string; partnerId?: string | null | undefined }> | undefined;
+  /** How the user came to be (recorded in the audit event), e.g. { via: 'signup', ip }. */
+  source?: { via: string; ip: string | null } | undefined;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -40,11 +42,20 @@ export async function registerUser(store: Store, input: UserRegistration, now: n
       const user = await tx.createUser({ email, passwordHash, firstName, lastName, isAdmin: input.isAdmin ?? false }, now);
       const accounts: Account[] = [];
       for (const spec of specs) {
-        const account = await tx.createAccount({ name: spec.name, kind: spec.kind, partnerId: null }, now);
+        const account = await tx.createAccount({ name: spec.name, kind: spec.kind, partnerId: 'partnerId' in spec ? (spec.partnerId ?? null) : null }, now);
         await tx.addMembership(user.id, account.id, 'owner', now);
         accounts.push(account);
       }
-      await tx.recordAudit({ type: 'user.created', actor: null, ip: null, subject: user.id, detail: { accounts: accounts.length } }, now);
+      await tx.recordAudit(
+        {
+          type: 'user.created',
+          actor: null,
+          ip: input.source?.ip ?? null,
+          subject: user.id,
+          detail: { accounts: accounts.length, ...(input.source ? { via: input.source.via } : {}) },
+        },
+        now,
+      );
       return { user, accounts };
     });
   } catch (error) {

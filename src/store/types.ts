@@ -3,7 +3,8 @@
  * serves SQLite and PostgreSQL (src/store/kysely/).
  */
 import type { AuthorizationRequest } from '../core/authorize.js';
-import type { Account, Client, Scope, User } from '../core/model.js';
+import type { AccessTokenFormat, Account, Client, Grant, Partner, Scope, User } from '../core/model.js';
+import type { AttemptCounter } from '../core/lockout.js';
 import type { ProtocolStore } from '../core/ports.js';
 
 export interface NewClient {
@@ -16,6 +17,10 @@ export interface NewClient {
   accessTokenTtlSeconds?: number | null;
   refreshTokenTtlSeconds?: number | null;
   partnerId?: string | null;
+  /** null: the server default. */
+  accessTokenFormat?: AccessTokenFormat | null;
+  /** May introspect every access token (RFC 7662). */
+  isResourceServer?: boolean;
 }
 
 export type ClientChanges = Partial<NewClient>;
@@ -62,7 +67,7 @@ export interface UserWithAccounts extends User {
   accounts: Account[];
 }
 
-export interface Store extends ProtocolStore {
+export interface Store extends ProtocolStore, AttemptCounter {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
 
   // Clients
@@ -75,6 +80,17 @@ export interface Store extends ProtocolStore {
 
   // Scopes
   upsertScope(scope: Scope): Promise<void>;
+  /** Adds the scope unless it exists (keeps an operator's edited description). */
+  addScopeIfMissing(scope: Scope): Promise<void>;
+
+  // Partners
+  createPartner(partner: { name: string; partnerPortalId: string }, now: number): Promise<Partner>;
+  listPartners(): Promise<Partner[]>;
+
+  // Connections
+  /** Marks a grant's connection confirmed by the partner (401GO's connection success). */
+  confirmGrant(grantId: string, now: number): Promise<void>;
+  listGrantsOfUser(userId: string): Promise<Array<Grant & { confirmedAt: number | null }>>;
 
   // Users and accounts
   createUser(user: NewUser, now: number): Promise<User>;
@@ -102,6 +118,8 @@ export interface Store extends ProtocolStore {
 
   // Audit trail
   recordAudit(event: AuditEvent, now: number): Promise<void>;
+
+  findPartner(partnerId: string): Promise<Partner | undefined>;
 
   /** Closes the connection pool. */
   close(): Promise<void>;

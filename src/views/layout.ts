@@ -1,13 +1,38 @@
 import { html, type SafeHtml } from './html.js';
 
-export function page(title: string, body: SafeHtml, options: { signedInAs?: string; csrfToken?: string } = {}): string {
-  const header =
+/** The platform's name and logo (settings brandName, brandLogoUrl). */
+export interface Brand {
+  name: string;
+  logoUrl?: string | undefined;
+}
+
+export const DEFAULT_BRAND: Brand = { name: 'Latchkey' };
+
+export interface PageOptions {
+  brand?: Brand | undefined;
+  /** The signed-in user's email; with csrfToken, the header offers "Sign out". */
+  signedInAs?: string | undefined;
+  csrfToken?: string | undefined;
+  /** A wider card, for lists (connected apps). */
+  wide?: boolean;
+}
+
+function brandMark(brand: Brand): SafeHtml {
+  // The name follows as text, so the logo is decorative (alt="").
+  return brand.logoUrl
+    ? html`<img class="logo" src="${brand.logoUrl}" alt="" width="32" height="32">`
+    : html`<span class="mark" aria-hidden="true">${[...brand.name][0]?.toUpperCase() ?? ''}</span>`;
+}
+
+export function page(title: string, body: SafeHtml, options: PageOptions = {}): string {
+  const brand = options.brand ?? DEFAULT_BRAND;
+  const account =
     options.signedInAs && options.csrfToken
       ? html`<form class="signout" method="post" action="/logout">
-          <span>${options.signedInAs}</span>
-          <input type="hidden" name="csrf_token" value="${options.csrfToken}">
-          <button type="submit" class="link">Sign out</button>
-        </form>`
+    <span class="who">${options.signedInAs}</span>
+    <input type="hidden" name="csrf_token" value="${options.csrfToken}">
+    <button type="submit" class="link">Sign out</button>
+  </form>`
       : '';
   return html`<!doctype html>
 <html lang="en">
@@ -15,12 +40,16 @@ export function page(title: string, body: SafeHtml, options: { signedInAs?: stri
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${title} · Latchkey</title>
+<meta name="color-scheme" content="light">
+<title>${title} · ${brand.name}</title>
 <link rel="stylesheet" href="/assets/latchkey.css">
 </head>
 <body>
-<header class="top"><span class="brand">Latchkey</span>${header}</header>
-<main>
+<header class="top">
+  <span class="brand">${brandMark(brand)}<span class="brand-name">${brand.name}</span></span>
+  ${account}
+</header>
+<main id="main" class="${options.wide ? 'card wide' : 'card'}">
 ${body}
 </main>
 </body>

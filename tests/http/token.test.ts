@@ -178,7 +178,8 @@ for (const dialect of await dialects()) {
       const unknown = await tokenRequest(server.app, { grant_type: 'urn:example:magic' }, auth());
       assert.deepEqual([unknown.statusCode, unknown.json().error], [400, 'unsupported_grant_type']);
       const password = await tokenRequest(server.app, { grant_type: 'password', username: 'a', password: 'b' }, auth());
-      assert.deepEqual([password.statusCode, password.json().error], [400, 'unsupported_grant_type']);
+      // The password grant exists only for clients flagged legacy (DESIGN.md, RFC 9700 §2.4).
+      assert.deepEqual([password.statusCode, password.json().error], [400, 'unauthorized_client']);
       const badCode = await tokenRequest(server.app, { grant_type: 'authorization_code', code: 'lk_ac_forged', redirect_uri: REDIRECT_URI }, auth());
       assert.deepEqual([badCode.statusCode, badCode.json().error], [400, 'invalid_grant']);
       const noCode = await tokenRequest(server.app, { grant_type: 'authorization_code' }, auth());

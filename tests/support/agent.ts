@@ -97,6 +97,10 @@ export interface FlowOptions {
   pkce?: boolean;
   /** Name of the account to choose when asked. */
   accountName?: string;
+  /** The authorization endpoint (default /oauth/authorize). */
+  authorizePath?: string;
+  /** null omits response_type (legacy endpoints). */
+  responseType?: string | null;
   extra?: Record<string, string>;
 }
 
@@ -104,14 +108,14 @@ export interface FlowOptions {
 export async function runBrowserFlow(agent: Agent, options: FlowOptions): Promise<URL> {
   const start = await agent.get(
     authorizeUrl({
-      response_type: 'code',
+      response_type: options.responseType === null ? undefined : (options.responseType ?? 'code'),
       client_id: options.clientId,
       redirect_uri: options.redirectUri === null ? undefined : (options.redirectUri ?? REDIRECT_URI),
       scope: options.scope ?? 'profile read',
       state: options.state ?? 'xyz',
       ...(options.pkce === false ? {} : { code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       ...options.extra,
-    }),
+    }, options.authorizePath),
   );
   let page = await follow(agent, start);
   for (let step = 0; step < 5; step++) {
@@ -135,7 +139,8 @@ export async function runBrowserFlow(agent: Agent, options: FlowOptions): Promis
       const response = await agent.postForm(formAction(body, /\/account$/), { csrf_token: csrfFrom(body), account_id: chosen[1] });
       page = await follow(agent, response);
     } else if (body.includes('value="allow"')) {
-      const response = await agent.postForm(formAction(body, /\/consent$/), { csrf_token: csrfFrom(body), decision: 'allow' });
+      const approve: Record<string, string> = body.includes('name="approve"') ? { approve: 'yes' } : {};
+      const response = await agent.postForm(formAction(body, /\/consent$/), { csrf_token: csrfFrom(body), decision: 'allow', ...approve });
       page = await follow(agent, response);
     } else {
       throw new Error(`unexpected page: ${body.slice(0, 400)}`);
@@ -163,3 +168,12 @@ export function tokenRequest(
 }
 
 export { PASSWORD, REDIRECT_URI };
+
+/** A multipart/form-data body, as `curl --form name=value` sends it. */
+export function multipart(fields: Record<string, string>): { payload: string; headers: Record<string, string> } {
+  const boundary = '------------------------latchkeytestboundary';
+  const parts = Object.entries(fields).map(
+    ([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+  );
+  return { payload: `${parts.join('')}--${boundary}--\r\n`, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}

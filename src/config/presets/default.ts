@@ -23,8 +23,18 @@ export const defaultPreset: Preset = {
       contentTypes: ['application/x-www-form-urlencoded'],
       queryParams: false,
       clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
-      grantTypes: { authorization_code: 'authorization_code', refresh_token: 'refresh_token' },
+      grantTypes: {
+        authorization_code: 'authorization_code',
+        refresh_token: 'refresh_token',
+        password: 'password',
+        client_credentials: 'client_credentials',
+      },
       response: RFC6749_RESPONSE,
     },
   ],
+  // RFC 6750 §2.1 only: §5.3 "Don't pass bearer tokens in page URLs"; the body form is off too.
+  resource: { schemes: ['bearer'], formBodyToken: false, queryToken: false },
+  scopes: [],
+  sampleResources: [],
+  consentStyle: 'buttons',
 };

@@ -1,7 +1,9 @@
 import type { AuthorizeEndpointSettings } from '../../core/authorize.js';
+import type { ResourcePolicy } from '../../core/bearer.js';
+import type { Scope } from '../../core/model.js';
 import type { ProtocolSettings, TokenEndpointSettings } from '../../core/settings.js';
 
-export type FormContentType = 'application/x-www-form-urlencoded' | 'multipart/form-data';
+export type FormContentType = 'application/x-www-form-urlencoded' | 'multipart/form-data' | 'application/json';
 
 export interface AuthorizeEndpointPreset extends AuthorizeEndpointSettings {
   path: string;
@@ -24,4 +26,19 @@ export interface Preset {
   protocol: Omit<ProtocolSettings, 'issuer'>;
   authorizeEndpoints: AuthorizeEndpointPreset[];
   tokenEndpoints: TokenEndpointPreset[];
+  /**
+   * How clients present access tokens to the platform's API (the resource guard):
+   * Authorization schemes ('bearer', RFC 6750 §2.1; 'token', GoCD's
+   * `Authorization: Token token="..."`), and whether the RFC 6750 §2.2 form-body
+   * and §2.3 query forms are accepted.
+   */
+  resource: ResourcePolicy;
+  /** Scopes the document names, registered at start-up when missing. */
+  scopes: Scope[];
+  /** Sample protected resources the document shows (each answers like /api/me). */
+  sampleResources: string[];
+  /** 401GO's "connection success" confirmation endpoint, if the preset has one. */
+  connectionSuccessPath?: string;
+  /** How consent is asked: Allow/Deny buttons, or GoCD's "check the check box and submit". */
+  consentStyle: 'buttons' | 'checkbox';
 }

@@ -30,6 +30,9 @@ export const authorizationCodeGrant: GrantHandler = {
     // §4.1.3: "ensure that the "redirect_uri" parameter is present if the
     // "redirect_uri" parameter was included in the initial authorization
     // request ..., and if included ensure that their values are identical."
+    if (endpoint.redirectUriRequired && params.redirect_uri === undefined) {
+      throw new InvalidRequest('The redirect_uri parameter is required.');
+    }
     if (record.redirectUri !== null && params.redirect_uri !== record.redirectUri) {
       throw new InvalidGrant('redirect_uri does not match the one in the authorization request.');
     }

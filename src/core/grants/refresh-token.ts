@@ -44,7 +44,7 @@ export const refreshTokenGrant: GrantHandler = {
     const issued = await store.transaction(async (tx) => {
       if (!withinGrace && !(await tx.retireRefreshToken(record.tokenHash, now))) return undefined;
       await tx.touchGrant(grant.id, now);
-      return issueTokens(tx, { grant, client, scopes, settings, endpoint, now });
+      return issueTokens(tx, { grant, client, scopes, refreshScopes: record.scopes, settings, endpoint, now });
     });
     if (!issued) {
       await store.revokeGrant(grant.id, now, 'refresh_token_reuse');

@@ -18,5 +18,7 @@ export interface TokenRequestContext {
 export interface GrantHandler {
   /** Canonical grant_type value. */
   readonly type: string;
+  /** Whether this client may use the grant; by default, when its grant types list it. */
+  allows?(client: Client): boolean;
   handle(context: TokenRequestContext): Promise<IssuedTokens>;
 }

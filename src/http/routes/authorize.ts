@@ -96,7 +96,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, ctx: AppContext): 
         return sendErrorPage(reply, 403, 'No account to connect', 'Your user has no account that could be connected.');
       }
       if (!only || pending.request.prompt.includes('select_account')) {
-        return html(reply, chooseAccountPage({ csrfToken: session.csrfToken, interaction: pending.id, client, accounts, signedInAs: user.email }));
+        return html(reply, chooseAccountPage({ csrfToken: session.csrfToken, interaction: pending.id, client, accounts, signedInAs: user.email, brand: ctx.brand }));
       }
       accountId = only.id;
       await store.chooseAccount(pending.id, accountId);
@@ -108,7 +108,21 @@ export function registerAuthorizeRoutes(app: FastifyInstance, ctx: AppContext): 
       const described = pending.request.scopes.map(
         (name) => registry.find((scope) => scope.name === name) ?? { name, description: name, isDefault: false },
       );
-      return html(reply, consentPage({ csrfToken: session.csrfToken, interaction: pending.id, client, account, scopes: described, signedInAs: user.email }));
+      const partnerName = client.partnerId ? (await store.findPartner(client.partnerId))?.name : undefined;
+      return html(
+        reply,
+        consentPage({
+          csrfToken: session.csrfToken,
+          interaction: pending.id,
+          client,
+          partnerName,
+          account,
+          scopes: described,
+          returnTo: URL.canParse(pending.request.redirectUri) ? new URL(pending.request.redirectUri).host : undefined,
+          signedInAs: user.email,
+          brand: ctx.brand,
+        }),
+      );
     }
     return finish(reply, pending, user.id, accountId, client);
   }
@@ -188,7 +202,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, ctx: AppContext): 
       const user = await store.findUser(session.userId);
       return html(
         reply,
-        chooseAccountPage({ csrfToken: session.csrfToken, interaction: pending.id, client, accounts, signedInAs: user?.email ?? '', error: 'Choose one of your accounts.' }),
+        chooseAccountPage({ csrfToken: session.csrfToken, interaction: pending.id, client, accounts, signedInAs: user?.email ?? '', error: 'Choose one of your accounts.', brand: ctx.brand }),
         400,
       );
     }

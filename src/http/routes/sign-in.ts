@@ -1,67 +1,86 @@
-/** Sign-in, sign-out and the signed-in landing page. */
-import type { FastifyInstance } from 'fastify';
+/** Sign-in and sign-out. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { minutesUntil } from '../../core/lockout.js';
 import { verifyPassword } from '../../core/passwords.js';
-import { accountHomePage, signInPage } from '../../views/pages.js';
+import { signInPage } from '../../views/pages.js';
 import type { AppContext } from '../context.js';
 import { sendErrorPage } from '../errors.js';
 import { isFormParams } from '../form.js';
 import { Sessions } from '../session.js';
 import { interactionUrl, isInteractionId } from './authorize.js';
 
-const WRONG_CREDENTIALS = 'Incorrect email or password.';
+/** The same words for an unknown email and a wrong password: nothing tells which emails exist. */
+export const WRONG_CREDENTIALS = 'Incorrect email or password.';
+
+export function lockedMessage(until: number, now: number): string {
+  const minutes = minutesUntil(until, now);
+  return `Too many failed attempts. For your security, sign-in is paused: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+}
+
+/** The name of the app an interaction is for, to say "to continue to ...". */
+export async function clientNameFor(ctx: AppContext, interaction: string | undefined): Promise<string | undefined> {
+  if (!isInteractionId(interaction)) return undefined;
+  const pending = await ctx.store.findPendingAuthorization(interaction, ctx.clock.now());
+  return pending ? (await ctx.store.findClient(pending.request.clientId))?.name : undefined;
+}
+
+export function sendPage(reply: FastifyReply, body: string, status = 200): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+}
 
 export function registerSignInRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const { store, sessions } = ctx;
-
-  async function clientNameFor(interaction: string | undefined): Promise<string | undefined> {
-    if (!isInteractionId(interaction)) return undefined;
-    const pending = await store.findPendingAuthorization(interaction, ctx.clock.now());
-    return pending ? (await store.findClient(pending.request.clientId))?.name : undefined;
-  }
+  const { store, sessions, brand } = ctx;
 
   app.get('/login', { config: { errorFormat: 'page' } }, async (request, reply) => {
     const { interaction } = request.query as { interaction?: unknown };
-    const session = await sessions.ensure(request, reply);
     const interactionId = isInteractionId(interaction) ? interaction : undefined;
-    return reply
-      .header('cache-control', 'no-store')
-      .type('text/html; charset=utf-8')
-      .send(signInPage({ csrfToken: session.csrfToken, interaction: interactionId, clientName: await clientNameFor(interactionId) }));
+    const current = await sessions.current(request);
+    // Already signed in and not in a flow: nothing to do here.
+    if (current?.userId && !interactionId) return reply.redirect('/account', 303);
+    const session = current ?? (await sessions.ensure(request, reply));
+    return sendPage(
+      reply,
+      signInPage({ csrfToken: session.csrfToken, interaction: interactionId, clientName: await clientNameFor(ctx, interactionId), brand }),
+    );
   });
 
   app.post('/login', { config: { errorFormat: 'page' } }, async (request, reply) => {
     const form = isFormParams(request.body) ? request.body.params : {};
     const session = await sessions.current(request);
-    if (!Sessions.csrfValid(session, form.csrf_token)) {
+    if (!session || !Sessions.csrfValid(session, form.csrf_token)) {
       return sendErrorPage(reply, 403, 'This form has expired', 'Reload the sign-in page and try again.');
     }
     const interaction = isInteractionId(form.interaction) ? form.interaction : undefined;
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
-    const user = email ? await store.findUserByEmail(email) : undefined;
-    const valid = await verifyPassword(user?.passwordHash, password);
-    if (!user || !valid || user.lockedAt !== null) {
-      await store.recordAudit(
-        { type: 'signin.failed', actor: null, ip: request.ip, subject: user?.id ?? null, detail: {} },
-        ctx.clock.now(),
+    const again = async (status: number, error: string) =>
+      sendPage(
+        reply,
+        signInPage({ csrfToken: session.csrfToken, interaction, email, error, clientName: await clientNameFor(ctx, interaction), brand }),
+        status,
       );
-      return reply
-        .code(401)
-        .header('cache-control', 'no-store')
-        .type('text/html; charset=utf-8')
-        .send(
-          signInPage({
-            csrfToken: (session as NonNullable<typeof session>).csrfToken,
-            interaction,
-            email,
-            error: WRONG_CREDENTIALS,
-            clientName: await clientNameFor(interaction),
-          }),
-        );
+    if (email === '' || password === '' || email.length > 254 || password.length > 1024) {
+      return again(400, 'Enter your email and password.');
     }
-    await sessions.start(request, reply, user.id);
-    await store.recordAudit({ type: 'signin.succeeded', actor: user.id, ip: request.ip, subject: user.id, detail: {} }, ctx.clock.now());
-    // Only ever redirect to our own interaction page: no open redirect.
+
+    const user = await store.findUserByEmail(email);
+    const outcome = await ctx.throttle.attempt({ login: email, ip: request.ip, userId: user?.id ?? null, channel: 'web' }, async () => {
+      // verifyPassword runs argon2 even for an unknown email, so timing does not tell either.
+      const valid = await verifyPassword(user?.passwordHash, password);
+      return user && valid && user.lockedAt === null ? user : undefined;
+    });
+    const now = ctx.clock.now();
+    if (outcome.status === 'locked' || (outcome.status === 'failed' && outcome.lockedUntil !== undefined)) {
+      const until = outcome.lockedUntil as number;
+      reply.header('retry-after', String(Math.max(1, Math.ceil((until - now) / 1000))));
+      return again(429, lockedMessage(until, now));
+    }
+    if (outcome.status === 'failed') return again(401, WRONG_CREDENTIALS);
+
+    const signedIn = outcome.value;
+    await sessions.start(request, reply, signedIn.id);
+    await store.recordAudit({ type: 'signin.succeeded', actor: signedIn.id, ip: request.ip, subject: signedIn.id, detail: { channel: 'web' } }, now);
+    // Only ever redirect to our own pages: no open redirect.
     return reply.redirect(interaction ? interactionUrl(interaction) : '/account', 303);
   });
 
@@ -74,17 +93,4 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: AppContext): voi
     await sessions.end(request, reply);
     return reply.redirect('/login', 303);
   });
-
-  app.get('/account', { config: { errorFormat: 'page' } }, async (request, reply) => {
-    const session = await sessions.current(request);
-    const user = session?.userId ? await store.findUser(session.userId) : undefined;
-    if (!session || !user) return reply.redirect('/login', 303);
-    const accounts = await store.listAccountsOfUser(user.id);
-    return reply
-      .header('cache-control', 'no-store')
-      .type('text/html; charset=utf-8')
-      .send(accountHomePage({ csrfToken: session.csrfToken, email: user.email, accounts }));
-  });
-
-  app.get('/', async (_request, reply) => reply.redirect('/account', 303));
 }

@@ -1,10 +1,10 @@
 /** Token endpoints, one per preset entry (RFC 6749 §3.2). */
 import type { FastifyInstance } from 'fastify';
 import { InvalidRequest, OAuthError } from '../../core/errors.js';
-import { handleTokenRequest, tokenResponseBody } from '../../core/token-endpoint.js';
+import { handleTokenRequest, responseSubject, tokenResponseBody } from '../../core/token-endpoint.js';
 import type { TokenEndpointPreset } from '../../config/presets/types.js';
 import type { AppContext } from '../context.js';
-import { type FormParams, isFormParams, mergeForms, queryOf } from '../form.js';
+import { type FormParams, formFromJson, formFromMultipart, isFormParams, mergeForms, queryOf } from '../form.js';
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
@@ -12,19 +12,33 @@ function mediaType(header: string | undefined): string | undefined {
   return header?.split(';')[0]?.trim().toLowerCase();
 }
 
+/** The body as parameters, by media type; undefined when it cannot be read as such. */
+function bodyParams(type: string, body: unknown): FormParams | undefined {
+  switch (type) {
+    case 'application/x-www-form-urlencoded':
+      return isFormParams(body) ? body : undefined;
+    case 'multipart/form-data':
+      return formFromMultipart(body);
+    case 'application/json':
+      return formFromJson(body);
+    default:
+      return undefined;
+  }
+}
+
 /** Reads the endpoint's parameters from the body and, where the preset allows, the query. */
 function requestParams(endpoint: TokenEndpointPreset, method: string, url: string, body: unknown, contentType: string | undefined): FormParams {
+  const accepted = `The request must be sent as ${endpoint.contentTypes.join(' or ')}.`;
   let form: FormParams = { params: {}, repeated: [] };
   if (method === 'POST') {
     const type = mediaType(contentType);
-    if (type === undefined && !endpoint.queryParams) {
-      throw new OAuthError('invalid_request', 415, 'The request must be sent as application/x-www-form-urlencoded.');
-    }
-    if (type !== undefined) {
-      if (!(endpoint.contentTypes as string[]).includes(type) || !isFormParams(body)) {
-        throw new OAuthError('invalid_request', 415, `The request must be sent as ${endpoint.contentTypes.join(' or ')}.`);
-      }
-      form = body;
+    if (type === undefined) {
+      if (!endpoint.queryParams) throw new OAuthError('invalid_request', 415, accepted);
+    } else {
+      if (!(endpoint.contentTypes as string[]).includes(type)) throw new OAuthError('invalid_request', 415, accepted);
+      const parsed = bodyParams(type, body);
+      if (!parsed) throw new InvalidRequest('The request body is not a flat set of parameters.');
+      form = parsed;
     }
   }
   if (endpoint.queryParams) form = mergeForms(queryOf(url), form);
@@ -53,7 +67,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
         return reply
           .header('cache-control', 'no-store')
           .header('pragma', 'no-cache')
-          .send(tokenResponseBody(issued, endpoint.response));
+          .send(tokenResponseBody(issued, endpoint.response, await responseSubject(issued, endpoint.response, ctx.store)));
       },
     });
   }

@@ -54,6 +54,10 @@ export interface ClientsTable {
   partner_id: string | null;
   created_at: number;
   updated_at: number;
+  /** 'opaque' | 'jwt'; null: the server default. */
+  access_token_format: string | null;
+  /** 1: may introspect every access token (RFC 7662). */
+  is_resource_server: number;
 }
 
 export interface ClientSecretsTable {
@@ -67,8 +71,9 @@ export interface ClientSecretsTable {
 export interface GrantsTable {
   id: string;
   client_id: string;
-  user_id: string;
-  account_id: string;
+  /** Null (with account_id) for a client's own machine connection. */
+  user_id: string | null;
+  account_id: string | null;
   scopes: string;
   partner_id: string | null;
   created_at: number;
@@ -76,6 +81,8 @@ export interface GrantsTable {
   last_used_at: number | null;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** When the partner confirmed the connection (401GO's connection success). */
+  confirmed_at: number | null;
 }
 
 export interface AuthorizationCodesTable {
@@ -96,12 +103,27 @@ export interface AccessTokensTable {
   token_hash: string;
   grant_id: string;
   client_id: string;
-  user_id: string;
-  account_id: string;
+  user_id: string | null;
+  account_id: string | null;
   scopes: string;
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** The kid that signed a JWT access token; null for an opaque one. */
+  signing_key_id: string | null;
+}
+
+/**
+ * Keys that sign JWT access tokens. The private key is stored here, as a JWK:
+ * whoever can read this table can mint access tokens (see README).
+ */
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk: string;
+  created_at: number;
+  retired_at: number | null;
 }
 
 export interface RefreshTokensTable {
@@ -143,6 +165,13 @@ export interface AuditEventsTable {
   detail: string;
 }
 
+/** Sign-in attempt counters (src/core/lockout.ts), one row per bucket. */
+export interface RateLimitsTable {
+  bucket: string;
+  count: number;
+  reset_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   partners: PartnersTable;
@@ -158,4 +187,6 @@ export interface Database {
   sessions: SessionsTable;
   pending_authorizations: PendingAuthorizationsTable;
   audit_events: AuditEventsTable;
+  rate_limits: RateLimitsTable;
+  signing_keys: SigningKeysTable;
 }

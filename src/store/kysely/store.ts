@@ -1,14 +1,20 @@
 /** The Store on Kysely: one implementation for SQLite and PostgreSQL. */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { AuthorizationRequest } from '../../core/authorize.js';
+import type { AttemptCount } from '../../core/lockout.js';
 import type {
   AccessToken,
+  AccessTokenFormat,
   Account,
+  AnyGrant,
   AuthorizationCode,
   Client,
   Grant,
+  MachineGrant,
+  Partner,
   RefreshToken,
   Scope,
+  SigningKey,
   User,
 } from '../../core/model.js';
 import type { NewGrant } from '../../core/ports.js';
@@ -24,7 +30,7 @@ import {
   type Store,
 } from '../types.js';
 import type { Dialect } from './migrations/index.js';
-import type { ClientsTable, Database, GrantsTable, UsersTable } from './schema.js';
+import type { ClientsTable, Database, GrantsTable, SigningKeysTable, UsersTable } from './schema.js';
 
 const list = (text: string): string[] => JSON.parse(text) as string[];
 const spaced = (text: string): string[] => (text === '' ? [] : text.split(' '));
@@ -43,6 +49,8 @@ function toClient(row: Selectable<ClientsTable>): Client {
     partnerId: row.partner_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    accessTokenFormat: row.access_token_format === 'jwt' || row.access_token_format === 'opaque' ? (row.access_token_format as AccessTokenFormat) : null,
+    isResourceServer: row.is_resource_server === 1,
   };
 }
 
@@ -59,17 +67,36 @@ function toUser(row: Selectable<UsersTable>): User {
   };
 }
 
-function toGrant(row: Selectable<GrantsTable>): Grant {
-  return {
+function toAnyGrant(row: Selectable<GrantsTable>): AnyGrant {
+  const common = {
     id: row.id,
     clientId: row.client_id,
-    userId: row.user_id,
-    accountId: row.account_id,
     scopes: spaced(row.scopes),
     partnerId: row.partner_id,
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+  };
+  if (row.user_id === null || row.account_id === null) return { ...common, userId: null, accountId: null };
+  return { ...common, userId: row.user_id, accountId: row.account_id };
+}
+
+/** A row selected by its user: always a user's connection. */
+function toGrant(row: Selectable<GrantsTable>): Grant {
+  const grant = toAnyGrant(row);
+  if (grant.userId === null) throw new Error(`grant ${row.id} has no user`);
+  return grant;
+}
+
+function toSigningKey(row: Selectable<SigningKeysTable>): SigningKey {
+  if (row.alg !== 'ES256') throw new Error(`signing key ${row.kid} has an unsupported alg ${row.alg}`);
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>,
+    privateJwk: JSON.parse(row.private_jwk) as Record<string, unknown>,
+    createdAt: row.created_at,
+    retiredAt: row.retired_at,
   };
 }
 
@@ -129,6 +156,8 @@ export class KyselyStore implements Store {
           partner_id: client.partnerId ?? null,
           created_at: now,
           updated_at: now,
+          access_token_format: client.accessTokenFormat ?? null,
+          is_resource_server: client.isResourceServer ? 1 : 0,
         })
         .execute();
       if (secretHash !== null) {
@@ -159,6 +188,8 @@ export class KyselyStore implements Store {
     if (changes.accessTokenTtlSeconds !== undefined) values.access_token_ttl = changes.accessTokenTtlSeconds;
     if (changes.refreshTokenTtlSeconds !== undefined) values.refresh_token_ttl = changes.refreshTokenTtlSeconds;
     if (changes.partnerId !== undefined) values.partner_id = changes.partnerId;
+    if (changes.accessTokenFormat !== undefined) values.access_token_format = changes.accessTokenFormat;
+    if (changes.isResourceServer !== undefined) values.is_resource_server = changes.isResourceServer ? 1 : 0;
     const result = await this.db.updateTable('clients').set(values).where('id', '=', clientId).executeTakeFirst();
     if (result.numUpdatedRows === 0n) return undefined;
     return this.findClient(clientId);
@@ -199,6 +230,49 @@ export class KyselyStore implements Store {
       .onConflict((oc) =>
         oc.column('name').doUpdateSet({ description: scope.description, is_default: scope.isDefault ? 1 : 0 }),
       )
+      .execute();
+  }
+
+  async addScopeIfMissing(scope: Scope): Promise<void> {
+    await this.db
+      .insertInto('scopes')
+      .values({ name: scope.name, description: scope.description, is_default: scope.isDefault ? 1 : 0 })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+  }
+
+  // ---- Partners --------------------------------------------------------------
+
+  async createPartner(partner: { name: string; partnerPortalId: string }, now: number): Promise<Partner> {
+    const created: Partner = { id: newId('ptn_'), name: partner.name, partnerPortalId: partner.partnerPortalId, createdAt: now };
+    try {
+      await this.db
+        .insertInto('partners')
+        .values({ id: created.id, name: created.name, partner_portal_id: created.partnerPortalId, created_at: now })
+        .execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new DuplicateError('a partner with this partner_portal_id');
+      throw error;
+    }
+    return created;
+  }
+
+  async listPartners(): Promise<Partner[]> {
+    const rows = await this.db.selectFrom('partners').selectAll().orderBy('name').execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, partnerPortalId: row.partner_portal_id, createdAt: row.created_at }));
+  }
+
+  async findPartnerByPortalId(partnerPortalId: string): Promise<Partner | undefined> {
+    const row = await this.db.selectFrom('partners').selectAll().where('partner_portal_id', '=', partnerPortalId).executeTakeFirst();
+    return row && { id: row.id, name: row.name, partnerPortalId: row.partner_portal_id, createdAt: row.created_at };
+  }
+
+  async linkAccountToPartner(accountId: string, partnerId: string): Promise<void> {
+    await this.db
+      .updateTable('accounts')
+      .set({ partner_id: partnerId })
+      .where('id', '=', accountId)
+      .where('partner_id', 'is', null)
       .execute();
   }
 
@@ -283,9 +357,55 @@ export class KyselyStore implements Store {
 
   // ---- Grants ----------------------------------------------------------------
 
-  async findGrant(grantId: string): Promise<Grant | undefined> {
+  async findGrant(grantId: string): Promise<AnyGrant | undefined> {
     const row = await this.db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst();
-    return row && toGrant(row);
+    return row && toAnyGrant(row);
+  }
+
+  async saveMachineGrant(grant: { clientId: string; scopes: string[]; partnerId: string | null }, now: number): Promise<MachineGrant> {
+    const findLive = () =>
+      this.db
+        .selectFrom('grants')
+        .selectAll()
+        .where('client_id', '=', grant.clientId)
+        .where('user_id', 'is', null)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+    const addScopes = async (existing: Selectable<GrantsTable>): Promise<MachineGrant> => {
+      const known = spaced(existing.scopes);
+      const scopes = [...new Set([...known, ...grant.scopes])];
+      if (scopes.length !== known.length) {
+        await this.db.updateTable('grants').set({ scopes: scopes.join(' '), updated_at: now }).where('id', '=', existing.id).execute();
+      }
+      return { ...(toAnyGrant(existing) as MachineGrant), scopes };
+    };
+    const existing = await findLive();
+    if (existing) return addScopes(existing);
+    const row = {
+      id: newId('grt_'),
+      client_id: grant.clientId,
+      user_id: null,
+      account_id: null,
+      scopes: grant.scopes.join(' '),
+      partner_id: grant.partnerId,
+      created_at: now,
+      updated_at: now,
+      last_used_at: null,
+      revoked_at: null,
+      revoked_reason: null,
+      confirmed_at: null,
+    };
+    // The unique index grants_machine keeps one live machine grant per client: when
+    // another instance created it first, nothing is inserted and its grant is used.
+    const inserted = await this.db
+      .insertInto('grants')
+      .values(row)
+      .onConflict((oc) => oc.column('client_id').where('user_id', 'is', null).where('revoked_at', 'is', null).doNothing())
+      .executeTakeFirst();
+    if (inserted.numInsertedOrUpdatedRows === 1n) return toAnyGrant(row) as MachineGrant;
+    const winner = await findLive();
+    if (!winner) throw new Error(`no machine grant for ${grant.clientId} after a conflicting insert`);
+    return addScopes(winner);
   }
 
   async findActiveGrant(clientId: string, userId: string, accountId: string): Promise<Grant | undefined> {
@@ -326,6 +446,7 @@ export class KyselyStore implements Store {
         last_used_at: null,
         revoked_at: null,
         revoked_reason: null,
+        confirmed_at: null,
       };
       await db.insertInto('grants').values(row).execute();
       return toGrant(row);
@@ -357,6 +478,26 @@ export class KyselyStore implements Store {
         .where('consumed_at', 'is', null)
         .execute();
     });
+  }
+
+  async confirmGrant(grantId: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('grants')
+      .set({ confirmed_at: now })
+      .where('id', '=', grantId)
+      .where('confirmed_at', 'is', null)
+      .execute();
+  }
+
+  async listGrantsOfUser(userId: string): Promise<Array<Grant & { confirmedAt: number | null }>> {
+    const rows = await this.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .execute();
+    return rows.map((row) => ({ ...toGrant(row), confirmedAt: row.confirmed_at }));
   }
 
   async touchGrant(grantId: string, now: number): Promise<void> {
@@ -431,6 +572,7 @@ export class KyselyStore implements Store {
         created_at: token.createdAt,
         expires_at: token.expiresAt,
         revoked_at: token.revokedAt,
+        signing_key_id: token.signingKeyId ?? null,
       })
       .execute();
   }
@@ -468,6 +610,7 @@ export class KyselyStore implements Store {
       createdAt: row.created_at,
       expiresAt: row.expires_at,
       revokedAt: row.revoked_at,
+      signingKeyId: row.signing_key_id,
     };
   }
 
@@ -499,6 +642,83 @@ export class KyselyStore implements Store {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return result.numUpdatedRows === 1n;
+  }
+
+  async revokeAccessToken(tokenHash: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('access_tokens')
+      .set({ revoked_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  // ---- Signing keys ------------------------------------------------------------
+
+  async activeSigningKey(): Promise<SigningKey | undefined> {
+    const row = await this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('retired_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .orderBy('kid', 'desc')
+      .executeTakeFirst();
+    return row && toSigningKey(row);
+  }
+
+  async insertSigningKey(key: SigningKey): Promise<void> {
+    await this.db
+      .insertInto('signing_keys')
+      .values({
+        kid: key.kid,
+        alg: key.alg,
+        public_jwk: JSON.stringify(key.publicJwk),
+        private_jwk: JSON.stringify(key.privateJwk),
+        created_at: key.createdAt,
+        retired_at: key.retiredAt,
+      })
+      .execute();
+  }
+
+  async retireSigningKeys(keepKid: string, now: number, expectedActiveKid?: string): Promise<boolean> {
+    if (expectedActiveKid !== undefined) {
+      // The conditional write that makes a scheduled rotation happen once across instances.
+      const claimed = await this.db
+        .updateTable('signing_keys')
+        .set({ retired_at: now })
+        .where('kid', '=', expectedActiveKid)
+        .where('retired_at', 'is', null)
+        .executeTakeFirst();
+      if (claimed.numUpdatedRows !== 1n) return false;
+    }
+    await this.db.updateTable('signing_keys').set({ retired_at: now }).where('kid', '!=', keepKid).where('retired_at', 'is', null).execute();
+    return true;
+  }
+
+  async listSigningKeys(): Promise<SigningKey[]> {
+    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid', 'desc').execute();
+    return rows.map(toSigningKey);
+  }
+
+  async pruneSigningKeys(retiredBefore: number, now: number): Promise<string[]> {
+    const rows = await this.db
+      .deleteFrom('signing_keys')
+      .where('retired_at', 'is not', null)
+      .where('retired_at', '<', retiredBefore)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('access_tokens')
+              .select('access_tokens.token_hash')
+              .whereRef('access_tokens.signing_key_id', '=', 'signing_keys.kid')
+              .where('access_tokens.expires_at', '>', now),
+          ),
+        ),
+      )
+      .returning('kid')
+      .execute();
+    return rows.map((row) => row.kid);
   }
 
   // ---- Sessions ----------------------------------------------------------------
@@ -604,5 +824,47 @@ export class KyselyStore implements Store {
         detail: JSON.stringify(event.detail),
       })
       .execute();
+  }
+
+  async findPartner(partnerId: string): Promise<Partner | undefined> {
+    const row = await this.db.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirst();
+    return row && { id: row.id, name: row.name, partnerPortalId: row.partner_portal_id, createdAt: row.created_at };
+  }
+
+  // ---- Sign-in attempt counters (src/core/lockout.ts) -------------------------
+
+  /** One atomic upsert: concurrent attempts on any instance each get their own count. */
+  async countAttempt(bucket: string, windowMs: number, now: number): Promise<AttemptCount> {
+    const resetAt = now + windowMs;
+    const row = await this.db
+      .insertInto('rate_limits')
+      .values({ bucket, count: 1, reset_at: resetAt })
+      .onConflict((oc) =>
+        oc.column('bucket').doUpdateSet({
+          count: sql<number>`case when rate_limits.reset_at <= ${now} then 1 else rate_limits.count + 1 end`,
+          reset_at: sql<number>`case when rate_limits.reset_at <= ${now} then ${resetAt} else rate_limits.reset_at end`,
+        }),
+      )
+      .returning(['count', 'reset_at'])
+      .executeTakeFirstOrThrow();
+    return { count: Number(row.count), resetAt: Number(row.reset_at) };
+  }
+
+  async refundAttempt(bucket: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('rate_limits')
+      .set({ count: sql<number>`count - 1` })
+      .where('bucket', '=', bucket)
+      .where('count', '>', 0)
+      .where('reset_at', '>', now)
+      .execute();
+  }
+
+  async holdAttempts(bucket: string, until: number): Promise<void> {
+    await this.db.updateTable('rate_limits').set({ reset_at: until }).where('bucket', '=', bucket).where('reset_at', '<', until).execute();
+  }
+
+  async clearAttempts(bucket: string): Promise<void> {
+    await this.db.deleteFrom('rate_limits').where('bucket', '=', bucket).execute();
   }
 }

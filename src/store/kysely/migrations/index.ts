@@ -5,12 +5,18 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
+import { presets } from './0002-presets.js';
+import { standards } from './0003-standards.js';
+import { web } from './0004-web.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 /** Each entry builds the migration for a dialect. Add new ones at the end. */
 const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0001_initial': initial,
+  '0002_presets': presets,
+  '0003_standards': standards,
+  '0004_web': web,
 };
 
 export class LatchkeyMigrations implements MigrationProvider {

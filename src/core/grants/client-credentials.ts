@@ -1,0 +1,32 @@
+/**
+ * The client credentials grant (RFC 6749 §4.4): a machine client acting on its
+ * own behalf. No user, no account, no refresh token. The tokens hang off the
+ * client's one machine connection, so revoking it revokes them all.
+ */
+import { InvalidScope, UnauthorizedClient } from '../errors.js';
+import { defaultScopes, isSubset, parseScope } from '../scope.js';
+import { issueTokens } from '../tokens.js';
+import type { GrantHandler } from './types.js';
+
+export const clientCredentialsGrant: GrantHandler = {
+  type: 'client_credentials',
+  async handle({ params, client, store, settings, endpoint, now }) {
+    // §4.4: "The client credentials grant type MUST only be used by confidential clients."
+    if (client.isPublic) {
+      throw new UnauthorizedClient('A public client cannot use the client_credentials grant.', 'public client');
+    }
+    // §4.4.2 scope OPTIONAL; §3.3: the server "MUST either process the request
+    // using a pre-defined default value or fail the request indicating an invalid scope".
+    const requested = parseScope(params.scope);
+    if (requested === undefined) throw new InvalidScope('The scope parameter is malformed.');
+    if (!isSubset(requested, client.scopes)) throw new InvalidScope('The request asks for a scope this client may not use.');
+    const scopes = requested.length > 0 ? requested : defaultScopes(client, await store.listScopes());
+
+    return store.transaction(async (tx) => {
+      const grant = await tx.saveMachineGrant({ clientId: client.id, scopes, partnerId: client.partnerId }, now);
+      await tx.touchGrant(grant.id, now);
+      // §4.4.3: "A refresh token SHOULD NOT be included."
+      return issueTokens(tx, { grant, client, scopes, settings, endpoint, now, refreshToken: false });
+    });
+  },
+};

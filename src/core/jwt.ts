@@ -1,0 +1,167 @@
+/**
+ * JWT access tokens (RFC 9068), signed with ES256 (RFC 7518 §3.4) through jose,
+ * and the signing keys behind them.
+ */
+import { randomBytes } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
+import { InvalidToken } from './errors.js';
+import type { SigningKey } from './model.js';
+import { formatScope } from './scope.js';
+
+/** RFC 9068 §2.1: "Resource servers MUST ... verify that the "typ" header value is "at+jwt"". */
+export const ACCESS_TOKEN_JWT_TYPE = 'at+jwt';
+export const SIGNING_ALGORITHM = 'ES256';
+
+/** A compact JWS: three base64url parts. Opaque Latchkey tokens never contain a dot. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export function looksLikeJwt(token: string): boolean {
+  return COMPACT_JWS.test(token);
+}
+
+/** A new ES256 key pair; the kid is the public key's JWK thumbprint (RFC 7638). */
+export async function generateSigningKey(now: number): Promise<SigningKey> {
+  const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const privateJwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+  return {
+    kid,
+    alg: SIGNING_ALGORITHM,
+    publicJwk: { ...publicJwkMembers(publicJwk), kid },
+    privateJwk: { ...privateJwk, kid, alg: SIGNING_ALGORITHM },
+    createdAt: now,
+    retiredAt: null,
+  };
+}
+
+/** Only the public members of an EC key (RFC 7518 §6.2.1): never "d". */
+function publicJwkMembers(jwk: JWK): JWK {
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+}
+
+/** The JWK Set (RFC 7517 §5) that publishes the keys' public halves. */
+export function jwkSet(keys: readonly SigningKey[]): { keys: JWK[] } {
+  return {
+    keys: keys.map((key) => ({ ...publicJwkMembers(key.publicJwk as JWK), kid: key.kid, alg: key.alg, use: 'sig' })),
+  };
+}
+
+type CryptoKeyLike = Awaited<ReturnType<typeof importJWK>>;
+
+/** Imported keys by kid: a key never changes once stored, so this cache can never be stale. */
+const privateKeys = new Map<string, Promise<CryptoKeyLike>>();
+
+function privateKeyOf(key: SigningKey): Promise<CryptoKeyLike> {
+  let imported = privateKeys.get(key.kid);
+  if (!imported) {
+    imported = importJWK(key.privateJwk as JWK, key.alg);
+    if (privateKeys.size > 64) privateKeys.clear();
+    privateKeys.set(key.kid, imported);
+  }
+  return imported;
+}
+
+export function importPublicKey(key: SigningKey): Promise<CryptoKeyLike> {
+  return importJWK(publicJwkMembers(key.publicJwk as JWK), key.alg);
+}
+
+export interface AccessTokenClaims {
+  issuer: string;
+  audience: string;
+  /** The user id, or the client id for a client's own token (RFC 9068 §2.2). */
+  subject: string;
+  clientId: string;
+  scopes: readonly string[];
+  accountId: string | null;
+  /** Epoch milliseconds. */
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat and jti are REQUIRED; §2.2.3:
+ * the scope claim carries the granted scope. account_id names the connected account.
+ * §2.1: the header's typ is "at+jwt"; the kid tells verifiers which published key to use.
+ */
+export async function signAccessToken(claims: AccessTokenClaims, key: SigningKey): Promise<string> {
+  const payload: Record<string, string> = { client_id: claims.clientId };
+  if (claims.scopes.length > 0) payload.scope = formatScope(claims.scopes);
+  if (claims.accountId !== null) payload.account_id = claims.accountId;
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_JWT_TYPE, kid: key.kid })
+    .setIssuer(claims.issuer)
+    .setAudience(claims.audience)
+    .setSubject(claims.subject)
+    .setIssuedAt(Math.floor(claims.issuedAt / 1000))
+    .setExpirationTime(Math.floor(claims.expiresAt / 1000))
+    .setJti(randomBytes(16).toString('base64url'))
+    .sign(await privateKeyOf(key));
+}
+
+export interface VerifiedAccessToken {
+  kid: string;
+  subject: string;
+  clientId: string;
+  scopes: string[];
+  accountId: string | null;
+  /** Epoch milliseconds. */
+  issuedAt: number;
+  expiresAt: number;
+  jti: string;
+}
+
+/** Resolves a kid to a public key; undefined when no published key has it. */
+export type PublicKeyResolver = (kid: string) => Promise<CryptoKeyLike | undefined>;
+
+/**
+ * Validates a JWT access token without the database (RFC 9068 §4): the "typ"
+ * header, the signature with a published key and the expected algorithm, "iss"
+ * equal to the issuer, "aud" containing our resource identifier, "exp" in the future.
+ */
+export async function verifyAccessToken(
+  token: string,
+  options: { keys: PublicKeyResolver; issuer: string; audience: string; now: number },
+): Promise<VerifiedAccessToken> {
+  let kid = '';
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      async (header) => {
+        kid = header.kid ?? '';
+        const key = kid === '' ? undefined : await options.keys(kid);
+        if (!key) throw new InvalidToken(undefined, 'jwt signed by an unknown key');
+        return key;
+      },
+      {
+        issuer: options.issuer,
+        audience: options.audience,
+        typ: ACCESS_TOKEN_JWT_TYPE,
+        algorithms: [SIGNING_ALGORITHM],
+        currentDate: new Date(options.now),
+        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
+      },
+    );
+    const { sub, client_id: clientId, scope, account_id: accountId, iat, exp, jti } = payload;
+    if (typeof clientId !== 'string' || typeof sub !== 'string' || typeof jti !== 'string') {
+      throw new InvalidToken(undefined, 'jwt claims of the wrong type');
+    }
+    if ((scope !== undefined && typeof scope !== 'string') || (accountId !== undefined && typeof accountId !== 'string')) {
+      throw new InvalidToken(undefined, 'jwt claims of the wrong type');
+    }
+    return {
+      kid,
+      subject: sub,
+      clientId,
+      scopes: scope ? scope.split(' ').filter((value) => value !== '') : [],
+      accountId: accountId ?? null,
+      issuedAt: (iat ?? 0) * 1000,
+      expiresAt: (exp ?? 0) * 1000,
+      jti,
+    };
+  } catch (error) {
+    if (error instanceof InvalidToken) throw error;
+    const code = (error as { code?: unknown }).code;
+    throw new InvalidToken(undefined, `jwt rejected: ${typeof code === 'string' ? code : 'malformed'}`);
+  }
+}

@@ -1,0 +1,266 @@
+/** The resource guard (RFC 6750; RFC 9068 §4), on /api/me and on routes of the test's own, over every dialect. */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { defaultPreset } from '../../src/config/presets/default.js';
+import type { ResourcePolicy } from '../../src/core/bearer.js';
+import { hashCredential } from '../../src/core/secrets.js';
+import { VerificationKeys } from '../../src/core/signing-keys.js';
+import { createResourceGuard, principalOf, type ResourceGuardOptions } from '../../src/http/resource-guard.js';
+import type { Store } from '../../src/store/types.js';
+import { ISSUER, REDIRECT_URI, VERIFIER, basic, tokenRequest } from '../support/agent.js';
+import { dialects } from '../support/databases.js';
+import { makeClient } from '../support/fixtures.js';
+import { type TestServer, useServer } from '../support/server.js';
+
+const BARE = 'Bearer realm="latchkey"';
+
+/** A store that fails the test if anything touches it. */
+const NO_DATABASE = new Proxy({} as Store, {
+  get: (_target, name) => () => {
+    throw new Error(`the database was used: ${String(name)}`);
+  },
+});
+
+for (const dialect of await dialects()) {
+  describe(`resource guard (${dialect.name})`, { skip: dialect.skip }, () => {
+    const server = useServer(dialect);
+    let jwtClient: { id: string; secret: string };
+    let machineClient: { id: string; secret: string };
+
+    /** A guard like the app's, with another policy or store. */
+    function guardWith(app: FastifyInstance, overrides: Partial<ResourceGuardOptions> = {}) {
+      return createResourceGuard(app, {
+        store: server.store,
+        keys: new VerificationKeys(server.store, { now: () => server.clock.now() }),
+        policy: defaultPreset.resource,
+        issuer: ISSUER,
+        audience: ISSUER,
+        clock: server.clock,
+        ...overrides,
+      });
+    }
+
+    before(async () => {
+      const jwt = await makeClient(server.store, { name: 'JWT App', accessTokenFormat: 'jwt' });
+      jwtClient = { id: jwt.client.id, secret: jwt.secret };
+      const machine = await makeClient(server.store, { name: 'Machine', grantTypes: ['client_credentials'], redirectUris: [], scopes: ['read'] });
+      machineClient = { id: machine.client.id, secret: machine.secret };
+
+      const app = server.app;
+      const guard = guardWith(app);
+      const echo = async (request: Parameters<typeof principalOf>[0]) => principalOf(request);
+      app.get('/test/read', { preHandler: guard({ scopes: ['read'] }) }, echo);
+      app.get('/test/write', { preHandler: guard({ scopes: ['write'] }) }, echo);
+      app.get('/test/read-write', { preHandler: guard({ scopes: ['read', 'write'] }) }, echo);
+      app.post('/test/read', { preHandler: guard({ scopes: ['read'] }) }, echo);
+      app.get('/test/open', async (request) => ({ principal: request.principal }));
+      app.get('/test/online', { preHandler: guard({ online: true }) }, echo);
+      const offline = guardWith(app, { store: NO_DATABASE });
+      app.get('/test/no-database', { preHandler: offline({ scopes: ['read'] }) }, echo);
+      const lenient: ResourcePolicy = { schemes: ['bearer'], formBodyToken: true, queryToken: true };
+      const lenientGuard = guardWith(app, { policy: lenient });
+      app.get('/test/lenient', { preHandler: lenientGuard() }, echo);
+      app.post('/test/lenient', { preHandler: lenientGuard() }, echo);
+      const gocd = guardWith(app, { policy: { schemes: ['token'], formBodyToken: false, queryToken: false } });
+      app.get('/test/token-scheme', { preHandler: gocd() }, echo);
+      const both = guardWith(app, { policy: { schemes: ['token', 'bearer'], formBodyToken: false, queryToken: false } });
+      app.get('/test/both-schemes', { preHandler: both() }, echo);
+    });
+
+    async function userTokens(server: TestServer, options: { clientId?: string; secret?: string; scope?: string } = {}) {
+      const clientId = options.clientId ?? server.client.id;
+      const code = await server.code({ clientId, scope: options.scope ?? 'profile read' });
+      const response = await tokenRequest(
+        server.app,
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER },
+        { authorization: basic(clientId, options.secret ?? server.secret) },
+      );
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json() as { access_token: string; refresh_token: string };
+    }
+
+    const get = (url: string, headers: Record<string, string> = {}) => server.app.inject({ method: 'GET', url, headers });
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+    test('RFC 6750 §3: without any token, 401 with a bare challenge (no error code)', async () => {
+      for (const headers of [{}, { authorization: 'Basic YTpi' }, { authorization: 'Digest username="a"' }]) {
+        const response = await get('/api/me', headers);
+        assert.equal(response.statusCode, 401);
+        assert.equal(response.headers['www-authenticate'], BARE);
+        assert.equal(response.headers['cache-control'], 'no-store');
+        assert.equal(typeof response.json().error, 'string');
+      }
+    });
+
+    test('RFC 6750 §3.1: an unknown, expired or revoked token is 401 invalid_token with the challenge', async () => {
+      const unknown = await get('/api/me', bearer('lk_at_unknown'));
+      assert.equal(unknown.statusCode, 401);
+      assert.match(String(unknown.headers['www-authenticate']), /^Bearer realm="latchkey", error="invalid_token", error_description="[^"]+"$/);
+      assert.equal(unknown.json().error, 'invalid_token');
+
+      const { access_token: token } = await userTokens(server);
+      assert.equal((await get('/api/me', bearer(token))).statusCode, 200);
+      server.clock.advance(3600_000);
+      try {
+        const expired = await get('/api/me', bearer(token));
+        assert.equal(expired.statusCode, 401);
+        assert.equal(expired.json().error, 'invalid_token');
+      } finally {
+        server.clock.advance(-3600_000);
+      }
+      await server.store.revokeAccessToken(hashCredential(token), server.clock.now());
+      assert.equal((await get('/api/me', bearer(token))).statusCode, 401);
+    });
+
+    test('RFC 6750 §3.1: a malformed Authorization header is 400 invalid_request', async () => {
+      for (const authorization of ['Bearer', 'Bearer a b', 'Bearer "abc"', 'Bearer a,b']) {
+        const response = await get('/api/me', { authorization });
+        assert.equal(response.statusCode, 400, authorization);
+        assert.equal(response.json().error, 'invalid_request');
+        assert.match(String(response.headers['www-authenticate']), /^Bearer realm="latchkey", error="invalid_request"/);
+      }
+    });
+
+    test('RFC 6750 §2.2, §2.3: the default preset refuses the form-body and query forms, even with a live token', async () => {
+      const { access_token: token } = await userTokens(server);
+      const query = await get(`/api/me?access_token=${encodeURIComponent(token)}`);
+      assert.equal(query.statusCode, 400);
+      assert.equal(query.json().error, 'invalid_request');
+      const form = await server.app.inject({
+        method: 'POST',
+        url: '/test/read',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ access_token: token }).toString(),
+      });
+      assert.equal(form.statusCode, 400);
+      assert.equal(form.json().error, 'invalid_request');
+    });
+
+    test('a preset that allows them accepts the form-body (POST) and query forms, one method at a time', async () => {
+      const { access_token: token } = await userTokens(server);
+      const query = await get(`/test/lenient?access_token=${encodeURIComponent(token)}`);
+      assert.equal(query.statusCode, 200, query.body);
+      // RFC 6750 §2.3: "Server success (2XX status) responses to these requests SHOULD contain a Cache-Control header with the "private" option."
+      assert.equal(query.headers['cache-control'], 'private');
+      const form = await server.app.inject({
+        method: 'POST',
+        url: '/test/lenient',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ access_token: token }).toString(),
+      });
+      assert.equal(form.statusCode, 200, form.body);
+      // §2: "Clients MUST NOT use more than one method to transmit the token in each request."
+      const twice = await get(`/test/lenient?access_token=${encodeURIComponent(token)}`, bearer(token));
+      assert.equal(twice.statusCode, 400);
+      assert.equal(twice.json().error, 'invalid_request');
+      const repeated = await get(`/test/lenient?access_token=${encodeURIComponent(token)}&access_token=x`);
+      assert.equal(repeated.statusCode, 400);
+    });
+
+    test("GoCD's Token scheme: accepted where the preset lists it, and the challenge names it", async () => {
+      const { access_token: token } = await userTokens(server);
+      const ok = await get('/test/token-scheme', { authorization: `Token token="${token}"` });
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.equal(ok.json().clientId, server.client.id);
+      // Bearer is not a scheme this policy accepts: no token at all.
+      const bearerOnly = await get('/test/token-scheme', bearer(token));
+      assert.equal(bearerOnly.statusCode, 401);
+      assert.equal(bearerOnly.headers['www-authenticate'], 'Token realm="latchkey"');
+      const unknown = await get('/test/token-scheme', { authorization: 'Token token="lk_at_nope"' });
+      assert.match(String(unknown.headers['www-authenticate']), /^Token realm="latchkey", error="invalid_token"/);
+      // Both schemes: both work, and a request without a token hears of both.
+      assert.equal((await get('/test/both-schemes', bearer(token))).statusCode, 200);
+      assert.equal((await get('/test/both-schemes', { authorization: `Token token=${token}` })).statusCode, 200);
+      const none = await get('/test/both-schemes');
+      assert.deepEqual(none.headers['www-authenticate'], ['Token realm="latchkey"', BARE]);
+      // The default preset does not accept the Token scheme.
+      assert.equal((await get('/api/me', { authorization: `Token token="${token}"` })).headers['www-authenticate'], BARE);
+    });
+
+    test('RFC 6750 §3.1: a route needing a scope the token lacks is 403 insufficient_scope naming the scope', async () => {
+      const { access_token: token } = await userTokens(server, { scope: 'profile read' });
+      const read = await get('/test/read', bearer(token));
+      assert.equal(read.statusCode, 200, read.body);
+      const write = await get('/test/write', bearer(token));
+      assert.equal(write.statusCode, 403);
+      assert.equal(write.json().error, 'insufficient_scope');
+      assert.match(String(write.headers['www-authenticate']), /^Bearer realm="latchkey", error="insufficient_scope", error_description="[^"]+", scope="write"$/);
+      const both = await get('/test/read-write', bearer(token));
+      assert.match(String(both.headers['www-authenticate']), /scope="read write"$/);
+    });
+
+    test('the request carries the user, account, client and scopes; unguarded routes carry none', async () => {
+      const { access_token: token } = await userTokens(server);
+      const account = (await server.store.listAccountsOfUser((await server.store.findUserByEmail('ada@example.com'))!.id))[0];
+      const principal = (await get('/test/read', bearer(token))).json();
+      assert.match(principal.userId, /^usr_/);
+      assert.equal(principal.accountId, account?.id);
+      assert.equal(principal.clientId, server.client.id);
+      assert.deepEqual(principal.scopes, ['profile', 'read']);
+      assert.equal(principal.format, 'opaque');
+      assert.equal(principal.user, undefined, 'objects are loaded only for routes that ask');
+      const me = (await get('/api/me', bearer(token))).json();
+      assert.equal(me.user.id, principal.userId);
+      assert.equal(me.account.id, principal.accountId);
+      assert.deepEqual((await get('/test/open', bearer(token))).json(), { principal: null });
+    });
+
+    test('a client credentials token: /api/me answers with the machine identity, no user or account', async () => {
+      const issued = await tokenRequest(server.app, { grant_type: 'client_credentials' }, { authorization: basic(machineClient.id, machineClient.secret) });
+      assert.equal(issued.statusCode, 200, issued.body);
+      const me = await get('/api/me', bearer(issued.json().access_token));
+      assert.equal(me.statusCode, 200, me.body);
+      assert.deepEqual(me.json(), { user: null, account: null, client_id: machineClient.id, scope: 'read' });
+      const principal = (await get('/test/read', bearer(issued.json().access_token))).json();
+      assert.equal(principal.userId, null);
+      assert.equal(principal.accountId, null);
+    });
+
+    test('RFC 9068: a JWT access token is validated with no database access at all', async () => {
+      const { access_token: jwt } = await userTokens(server, { clientId: jwtClient.id, secret: jwtClient.secret });
+      assert.equal(jwt.split('.').length, 3);
+      // The no-database guard loads its keys from its own key set (warmed here), never from the store.
+      const response = await get('/test/no-database', bearer(jwt));
+      assert.equal(response.statusCode, 200, response.body);
+      assert.equal(response.json().format, 'jwt');
+      assert.equal(response.json().clientId, jwtClient.id);
+      assert.deepEqual(response.json().scopes, ['profile', 'read']);
+      // The store really is unusable: an opaque token, which needs its lookup, fails there.
+      const { access_token: opaque } = await userTokens(server);
+      assert.equal((await get('/test/no-database', bearer(opaque))).statusCode, 500);
+    });
+
+    test('a revoked JWT: refused by the online check, still accepted offline until it expires (the trade-off)', async () => {
+      const { access_token: jwt } = await userTokens(server, { clientId: jwtClient.id, secret: jwtClient.secret });
+      assert.equal((await get('/test/online', bearer(jwt))).statusCode, 200);
+      const revoked = await server.app.inject({
+        method: 'POST',
+        url: '/oauth/revoke',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(jwtClient.id, jwtClient.secret) },
+        payload: new URLSearchParams({ token: jwt }).toString(),
+      });
+      assert.equal(revoked.statusCode, 200);
+      const online = await get('/test/online', bearer(jwt));
+      assert.equal(online.statusCode, 401);
+      assert.equal(online.json().error, 'invalid_token');
+      assert.equal((await get('/test/no-database', bearer(jwt))).statusCode, 200);
+    });
+
+    test('a JWT that is tampered with or expired is invalid_token', async () => {
+      const { access_token: jwt } = await userTokens(server, { clientId: jwtClient.id, secret: jwtClient.secret });
+      const [header, payload, signature] = jwt.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+      const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, scope: 'profile read write' })).toString('base64url')}.${signature}`;
+      assert.equal((await get('/test/read', bearer(forged))).statusCode, 401);
+      server.clock.advance(3601_000);
+      try {
+        const expired = await get('/test/read', bearer(jwt));
+        assert.equal(expired.statusCode, 401);
+        assert.equal(expired.json().error, 'invalid_token');
+      } finally {
+        server.clock.advance(-3601_000);
+      }
+    });
+  });
+}

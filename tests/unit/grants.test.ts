@@ -1,0 +1,473 @@
+/**
+ * The grant handlers against a real SQLite store, without HTTP: the
+ * authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6) and the
+ * refresh token grant with rotation (RFC 6749 §6, RFC 9700 §4.14.2).
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { approveAuthorization, validateAuthorizationRequest } from '../../src/core/authorize.js';
+import { InvalidGrant, InvalidRequest, InvalidScope } from '../../src/core/errors.js';
+import { grantHandlers } from '../../src/core/grants/index.js';
+import type { Client } from '../../src/core/model.js';
+import { s256 } from '../../src/core/pkce.js';
+import { hashCredential } from '../../src/core/secrets.js';
+import type { ProtocolSettings, TokenEndpointSettings } from '../../src/core/settings.js';
+import type { IssuedTokens } from '../../src/core/tokens.js';
+import { makeClient, makeUser, REDIRECT_URI } from '../support/fixtures.js';
+import {
+  authorizeEndpoint,
+  caught,
+  freshAccount,
+  protocolSettings,
+  type StoreHandle,
+  tokenEndpoint,
+  useSqliteStore,
+} from './core-fixtures.js';
+
+const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+const CHALLENGE = s256(VERIFIER);
+
+const authorizationCode = grantHandlers.get('authorization_code')!;
+const refreshToken = grantHandlers.get('refresh_token')!;
+
+function assertError(error: unknown, type: abstract new (...args: never[]) => Error, code: string): void {
+  assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
+  assert.equal((error as { error?: string }).error, code);
+}
+
+interface Fixture {
+  db: StoreHandle;
+  client: Client;
+  otherClient: Client;
+  publicClient: Client;
+  userId: string;
+}
+
+/** Seeds the fixture's clients and user in the describe block's store. */
+function useFixture(): Fixture {
+  const fixture = { db: useSqliteStore() } as Fixture;
+  before(async () => {
+    const { store } = fixture.db;
+    ({ client: fixture.client } = await makeClient(store));
+    ({ client: fixture.otherClient } = await makeClient(store, { name: 'Other App' }));
+    ({ client: fixture.publicClient } = await makeClient(store, { name: 'Mobile App', isPublic: true }));
+    ({
+      user: { id: fixture.userId },
+    } = await makeUser(store));
+  });
+  return fixture;
+}
+
+/** Validates an authorization request, approves it for a new account and returns the code. */
+async function authorize(
+  fixture: Fixture,
+  options: {
+    client?: Client;
+    params?: Record<string, string>;
+    omitRedirectUri?: boolean;
+    channel?: string;
+    now?: number;
+    settings?: ProtocolSettings;
+  } = {},
+): Promise<{ code: string; issuedAt: number; accountId: string }> {
+  const { store } = fixture.db;
+  const client = options.client ?? fixture.client;
+  const settings = options.settings ?? protocolSettings();
+  const issuedAt = options.now ?? Date.now();
+  const params: Record<string, string> = {
+    response_type: 'code',
+    client_id: client.id,
+    scope: 'profile read',
+    state: 'xyz',
+    ...(options.omitRedirectUri ? {} : { redirect_uri: REDIRECT_URI }),
+    ...options.params,
+  };
+  const { request } = await validateAuthorizationRequest(
+    { params, repeated: [] },
+    { store, settings, endpoint: authorizeEndpoint({ channel: options.channel ?? 'default' }) },
+  );
+  const accountId = await freshAccount(store, fixture.userId, issuedAt);
+  const { code } = await approveAuthorization(request, { userId: fixture.userId, accountId, partnerId: null }, { store, settings, now: issuedAt });
+  return { code, issuedAt, accountId };
+}
+
+function redeem(
+  fixture: Fixture,
+  params: Record<string, string>,
+  options: { client?: Client; now?: number; endpoint?: TokenEndpointSettings; settings?: ProtocolSettings } = {},
+): Promise<IssuedTokens> {
+  return authorizationCode.handle({
+    params,
+    client: options.client ?? fixture.client,
+    store: fixture.db.store,
+    settings: options.settings ?? protocolSettings(),
+    endpoint: options.endpoint ?? tokenEndpoint(),
+    now: options.now ?? Date.now(),
+  });
+}
+
+function refresh(
+  fixture: Fixture,
+  params: Record<string, string>,
+  options: { client?: Client; now: number; settings?: ProtocolSettings },
+): Promise<IssuedTokens> {
+  return refreshToken.handle({
+    params,
+    client: options.client ?? fixture.client,
+    store: fixture.db.store,
+    settings: options.settings ?? protocolSettings(),
+    endpoint: tokenEndpoint(),
+    now: options.now,
+  });
+}
+
+describe('the grant registry', () => {
+  test('has the authorization_code and refresh_token handlers under their canonical names', () => {
+    assert.ok(grantHandlers.has('authorization_code'));
+    assert.ok(grantHandlers.has('refresh_token'));
+    assert.equal(authorizationCode.type, 'authorization_code');
+    assert.equal(refreshToken.type, 'refresh_token');
+  });
+});
+
+describe('authorization_code grant (sqlite)', () => {
+  const fixture = useFixture();
+  const store = () => fixture.db.store;
+
+  test('RFC 6749 §4.1.3: a valid code is exchanged for tokens bound to the user, account, client and scopes', async () => {
+    const { code, issuedAt, accountId } = await authorize(fixture);
+    const now = issuedAt + 1000;
+    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now });
+    assert.match(issued.accessToken, /^lk_at_[A-Za-z0-9_-]{43}$/);
+    assert.match(issued.refreshToken ?? '', /^lk_rt_[A-Za-z0-9_-]{43}$/);
+    assert.equal(issued.expiresIn, 3600);
+    assert.deepEqual(issued.scopes, ['profile', 'read']);
+    assert.equal(issued.client.id, fixture.client.id);
+
+    const access = await store().findAccessToken(hashCredential(issued.accessToken));
+    assert.ok(access);
+    assert.equal(access.clientId, fixture.client.id);
+    assert.equal(access.userId, fixture.userId);
+    assert.equal(access.accountId, accountId);
+    assert.deepEqual(access.scopes, ['profile', 'read']);
+    assert.equal(access.expiresAt, now + 3600 * 1000);
+    assert.equal(access.revokedAt, null);
+    const refreshRecord = await store().findRefreshToken(hashCredential(issued.refreshToken ?? ''));
+    assert.equal(refreshRecord?.grantId, access.grantId);
+    assert.equal((await store().findCode(hashCredential(code)))?.consumedAt, now);
+    assert.equal((await store().findGrant(access.grantId))?.lastUsedAt, now);
+  });
+
+  test('RFC 6749 §4.1.3: the code parameter is required', async () => {
+    assertError(await caught(() => redeem(fixture, { redirect_uri: REDIRECT_URI })), InvalidRequest, 'invalid_request');
+  });
+
+  test('RFC 6749 §5.2: an unknown code is invalid_grant', async () => {
+    assertError(await caught(() => redeem(fixture, { code: 'lk_ac_unknown' })), InvalidGrant, 'invalid_grant');
+  });
+
+  test('RFC 6749 §4.1.2: a second use is invalid_grant and revokes the tokens issued from the first', async () => {
+    const { code, issuedAt } = await authorize(fixture);
+    const first = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 1000 });
+    const error = await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 2000 }));
+    assertError(error, InvalidGrant, 'invalid_grant');
+
+    const access = await store().findAccessToken(hashCredential(first.accessToken));
+    assert.equal(access?.revokedAt, issuedAt + 2000);
+    const refreshRecord = await store().findRefreshToken(hashCredential(first.refreshToken ?? ''));
+    assert.equal(refreshRecord?.revokedAt, issuedAt + 2000);
+    assert.notEqual((await store().findGrant(first.grant.id))?.revokedAt, null);
+    assertError(
+      await caught(() => refresh(fixture, { refresh_token: first.refreshToken ?? '' }, { now: issuedAt + 3000 })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+  });
+
+  test('RFC 6749 §4.1.3: a code issued to another client is invalid_grant', async () => {
+    const { code } = await authorize(fixture);
+    assertError(
+      await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client: fixture.otherClient })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+  });
+
+  test('RFC 6749 §4.1.2: an expired code is invalid_grant; just before expiry it is accepted', async () => {
+    const ttl = protocolSettings().codeTtlSeconds * 1000;
+    const expired = await authorize(fixture);
+    assertError(
+      await caught(() => redeem(fixture, { code: expired.code, redirect_uri: REDIRECT_URI }, { now: expired.issuedAt + ttl })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+    const fresh = await authorize(fixture);
+    const issued = await redeem(fixture, { code: fresh.code, redirect_uri: REDIRECT_URI }, { now: fresh.issuedAt + ttl - 1 });
+    assert.match(issued.accessToken, /^lk_at_/);
+  });
+
+  test('RFC 6749 §4.1.3: when redirect_uri was in the request, a token request without it is invalid_grant', async () => {
+    const { code } = await authorize(fixture);
+    assertError(await caught(() => redeem(fixture, { code })), InvalidGrant, 'invalid_grant');
+  });
+
+  test('RFC 6749 §4.1.3: a redirect_uri different from the one in the request is invalid_grant', async () => {
+    const { code } = await authorize(fixture);
+    for (const uri of [`${REDIRECT_URI}/`, 'https://evil.example/callback', REDIRECT_URI.toUpperCase(), '']) {
+      assertError(await caught(() => redeem(fixture, { code, redirect_uri: uri })), InvalidGrant, 'invalid_grant');
+    }
+    // The failed attempts did not use the code up.
+    assert.match((await redeem(fixture, { code, redirect_uri: REDIRECT_URI })).accessToken, /^lk_at_/);
+  });
+
+  test('RFC 6749 §4.1.3: when redirect_uri was omitted from the request, the token request need not send it', async () => {
+    const { code } = await authorize(fixture, { omitRedirectUri: true });
+    assert.match((await redeem(fixture, { code })).accessToken, /^lk_at_/);
+  });
+
+  test('RFC 7636 §4.6: the right code_verifier redeems a PKCE code', async () => {
+    const { code } = await authorize(fixture, {
+      client: fixture.publicClient,
+      params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' },
+    });
+    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, { client: fixture.publicClient });
+    assert.equal(issued.client.id, fixture.publicClient.id);
+  });
+
+  test('RFC 7636 §4.6: a wrong code_verifier is invalid_grant', async () => {
+    const { code } = await authorize(fixture, { params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' } });
+    for (const verifier of [`${VERIFIER.slice(0, -1)}l`, CHALLENGE, 'short']) {
+      assertError(
+        await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: verifier })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+    }
+  });
+
+  test('RFC 7636 §4.5: a missing code_verifier for a PKCE code is invalid_grant', async () => {
+    const { code } = await authorize(fixture, {
+      client: fixture.publicClient,
+      params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' },
+    });
+    assertError(
+      await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client: fixture.publicClient })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+  });
+
+  test('RFC 7636 §4.6: a plain challenge (where allowed) is matched by the identical verifier only', async () => {
+    const settings = protocolSettings({ pkce: { requiredFor: 'public', allowPlain: true } });
+    const { code } = await authorize(fixture, { params: { code_challenge: VERIFIER, code_challenge_method: 'plain' }, settings });
+    assertError(
+      await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: `${VERIFIER}x` }, { settings })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+    assert.match((await redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, { settings })).accessToken, /^lk_at_/);
+  });
+
+  test('RFC 9700 §4.8.2: a code_verifier sent for a code issued without a challenge is invalid_grant (downgrade)', async () => {
+    const { code } = await authorize(fixture);
+    assertError(
+      await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+  });
+
+  test('a code issued on another authorize endpoint (channel) is invalid_grant', async () => {
+    const { code } = await authorize(fixture, { channel: 'legacy' });
+    assertError(await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI })), InvalidGrant, 'invalid_grant');
+    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { endpoint: tokenEndpoint({ channel: 'legacy' }) });
+    assert.match(issued.accessToken, /^lk_at_/);
+  });
+
+  test('RFC 6749 §10.5: a code of a revoked grant is invalid_grant', async () => {
+    const { code } = await authorize(fixture);
+    const record = await store().findCode(hashCredential(code));
+    assert.ok(record);
+    await store().revokeGrant(record.grantId, Date.now(), 'test');
+    assertError(await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI })), InvalidGrant, 'invalid_grant');
+  });
+
+  test('an endpoint or client access-token lifetime overrides the server default', async () => {
+    const { code } = await authorize(fixture);
+    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { endpoint: tokenEndpoint({ accessTokenTtlSeconds: 120 }) });
+    assert.equal(issued.expiresIn, 120);
+  });
+
+  test('a client without the refresh_token grant gets no refresh token', async () => {
+    const { client } = await makeClient(store(), { name: 'Code Only', grantTypes: ['authorization_code'] });
+    const { code } = await authorize(fixture, { client });
+    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client });
+    assert.equal(issued.refreshToken, undefined);
+  });
+});
+
+describe('refresh_token grant (sqlite)', () => {
+  const fixture = useFixture();
+  const store = () => fixture.db.store;
+
+  /** A fresh grant: the tokens of a redeemed code, issued at `at`. */
+  async function tokens(at = Date.now(), client?: Client): Promise<IssuedTokens & { refreshToken: string }> {
+    const { code } = await authorize(fixture, { now: at, ...(client ? { client } : {}) });
+    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: at, ...(client ? { client } : {}) });
+    assert.ok(issued.refreshToken);
+    return issued as IssuedTokens & { refreshToken: string };
+  }
+
+  test('RFC 6749 §6: the refresh_token parameter is required', async () => {
+    assertError(await caught(() => refresh(fixture, {}, { now: Date.now() })), InvalidRequest, 'invalid_request');
+  });
+
+  test('RFC 6749 §5.2: an unknown refresh token is invalid_grant', async () => {
+    assertError(await caught(() => refresh(fixture, { refresh_token: 'lk_rt_unknown' }, { now: Date.now() })), InvalidGrant, 'invalid_grant');
+  });
+
+  test('RFC 9700 §4.14.2: a refresh rotates the refresh token and issues a new access token', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
+    assert.ok(second.refreshToken);
+    assert.notEqual(second.refreshToken, first.refreshToken);
+    assert.notEqual(second.accessToken, first.accessToken);
+    assert.equal(second.grant.id, first.grant.id);
+    assert.deepEqual(second.scopes, ['profile', 'read']);
+    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.rotatedAt, t0 + 1000);
+    // The successor works in turn.
+    const third = await refresh(fixture, { refresh_token: second.refreshToken }, { now: t0 + 2000 });
+    assert.match(third.accessToken, /^lk_at_/);
+  });
+
+  test('RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant, newest tokens included', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
+    const third = await refresh(fixture, { refresh_token: second.refreshToken ?? '' }, { now: t0 + 2000 });
+
+    assertError(await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 3000 })), InvalidGrant, 'invalid_grant');
+
+    assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 3000);
+    assert.equal((await store().findAccessToken(hashCredential(third.accessToken)))?.revokedAt, t0 + 3000);
+    assert.equal((await store().findAccessToken(hashCredential(first.accessToken)))?.revokedAt, t0 + 3000);
+    assert.equal((await store().findRefreshToken(hashCredential(third.refreshToken ?? '')))?.revokedAt, t0 + 3000);
+    assertError(
+      await caught(() => refresh(fixture, { refresh_token: third.refreshToken ?? '' }, { now: t0 + 4000 })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+  });
+
+  test('RFC 9700 §4.14.2: with no grace window, reuse in the very millisecond of the rotation still revokes the grant', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
+    assert.equal(protocolSettings().refreshReuseGraceSeconds, 0);
+    assertError(await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 })), InvalidGrant, 'invalid_grant');
+    assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 1000);
+    assert.equal((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, t0 + 1000);
+  });
+
+  test('RFC 6749 §6: a narrower scope may be requested and the new access token carries it', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    const narrowed = await refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile' }, { now: t0 + 1000 });
+    assert.deepEqual(narrowed.scopes, ['profile']);
+    assert.deepEqual((await store().findAccessToken(hashCredential(narrowed.accessToken)))?.scopes, ['profile']);
+  });
+
+  test('RFC 6749 §6: the new refresh token keeps the original scope after a narrowed refresh', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    const narrowed = await refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile' }, { now: t0 + 1000 });
+    const stored = await store().findRefreshToken(hashCredential(narrowed.refreshToken as string));
+    assert.deepEqual(stored?.scopes, first.scopes);
+    const widenedBack = await refresh(fixture, { refresh_token: narrowed.refreshToken as string, scope: first.scopes.join(' ') }, { now: t0 + 2000 });
+    assert.deepEqual(widenedBack.scopes, first.scopes);
+  });
+
+  test('RFC 6749 §6: a scope not originally granted is invalid_scope, even one the client may use', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    assert.ok(fixture.client.scopes.includes('write'));
+    const error = await caught(() => refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile write' }, { now: t0 + 1000 }));
+    assertError(error, InvalidScope, 'invalid_scope');
+    // The refused request did not rotate the token.
+    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.rotatedAt, null);
+  });
+
+  test('RFC 6749 §3.3: a malformed scope on refresh is invalid_scope', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    assertError(
+      await caught(() => refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile "read"' }, { now: t0 + 1000 })),
+      InvalidScope,
+      'invalid_scope',
+    );
+  });
+
+  test('RFC 6749 §6: another client\'s refresh token is invalid_grant and does not harm its owner', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    assertError(
+      await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { client: fixture.otherClient, now: t0 + 1000 })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+    assert.equal((await store().findGrant(first.grant.id))?.revokedAt, null);
+    assert.match((await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 2000 })).accessToken, /^lk_at_/);
+  });
+
+  test('RFC 6749 §5.2: an expired refresh token is invalid_grant', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    const ttl = protocolSettings().refreshTokenTtlSeconds * 1000;
+    assertError(
+      await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + ttl })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+    assert.match((await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + ttl - 1 })).accessToken, /^lk_at_/);
+  });
+
+  test('RFC 6749 §10.4: a refresh token of a revoked grant is invalid_grant', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    await store().revokeGrant(first.grant.id, t0 + 500, 'user_revoked');
+    assertError(
+      await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+  });
+
+  test('with refreshReuseGraceSeconds > 0 the old token may be reused within the window without revoking', async () => {
+    const settings = protocolSettings({ refreshReuseGraceSeconds: 30 });
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000, settings });
+    const again = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 10_000, settings });
+    assert.match(again.accessToken, /^lk_at_/);
+    assert.notEqual(again.refreshToken, second.refreshToken);
+    assert.equal((await store().findGrant(first.grant.id))?.revokedAt, null);
+    assert.equal((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, null);
+    // The successor issued first still works.
+    assert.match((await refresh(fixture, { refresh_token: second.refreshToken ?? '' }, { now: t0 + 11_000, settings })).accessToken, /^lk_at_/);
+  });
+
+  test('with refreshReuseGraceSeconds > 0, reuse after the window still revokes the grant', async () => {
+    const settings = protocolSettings({ refreshReuseGraceSeconds: 30 });
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000, settings });
+    assertError(
+      await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 + 30_001, settings })),
+      InvalidGrant,
+      'invalid_grant',
+    );
+    assert.notEqual((await store().findGrant(first.grant.id))?.revokedAt, null);
+    assert.notEqual((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, null);
+  });
+});
