@@ -14,7 +14,10 @@ import type { AppContext } from './http/context.js';
 import { registerErrorHandling } from './http/errors.js';
 import { parseFormEncoded } from './http/form.js';
 import { loggerOptions } from './http/logging.js';
+import { registerAdminApi } from './http/admin/api.js';
+import { registerAdminConsole } from './http/admin/console.js';
 import { registerApiRoutes } from './http/routes/api.js';
+import { registerPresetResourceRoutes } from './http/routes/preset-resources.js';
 import { registerAccountRoutes } from './http/routes/account.js';
 import { registerAuthorizeRoutes } from './http/routes/authorize.js';
 import { registerDemoRoutes } from './http/routes/demo.js';
@@ -166,6 +169,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerSignUpRoutes(app, ctx);
   registerAccountRoutes(app, ctx);
   registerApiRoutes(app, ctx);
+  registerPresetResourceRoutes(app, ctx);
   registerDemoRoutes(app, ctx);
+  registerAdminConsole(app, ctx);
+  registerAdminApi(app, ctx);
   return app;
 }

@@ -1,80 +1,30 @@
-/** The `latchkey` command: serve, migrate, clients, users. */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { issuerOf } from './app.js';
-import type { Client } from './core/model.js';
+/** The `latchkey` command: serve, migrate, clients, partners, users, keys; the operator's other commands are in src/cli/admin-commands.ts. */
+import { Command, CommanderError, Option } from 'commander';
+import { registerAdminCommands } from './cli/admin-commands.js';
+import { cliActor, collect, positiveInt, print, splitScopes, type StoreFlags, storeOptions, UsageError, withStore } from './cli/common.js';
+import type { Client, Partner } from './core/model.js';
 import { presets } from './config/presets/index.js';
 import { ConfigError, loadConfig } from './config/schema.js';
 import { firstRunBanner, startServer } from './server.js';
 import {
   changeClient,
   type ClientRegistration,
+  clientView,
   destroyClient,
   getClient,
+  LEGACY_RULE,
+  partnersOf,
   registerClient,
   rotateClientSecret,
+  searchClients,
 } from './services/clients.js';
 import { NotFoundError, ValidationError } from './services/errors.js';
 import { listKeys, rotateKeys } from './services/keys.js';
-import { registerPartner } from './services/partners.js';
+import { listPartners, registerPartner } from './services/partners.js';
 import { parseAccountSpec, registerUser } from './services/users.js';
 import { migrateToLatest, openStore, pendingMigrations } from './store/open.js';
-import type { KyselyStore } from './store/kysely/store.js';
 
-/** Exit codes: 1 for a failed operation, 2 for bad arguments or input. */
-class UsageError extends Error {}
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function positiveInt(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('must be a whole number');
-  return parsed;
-}
-
-function splitScopes(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(/[\s,]+/).filter((scope) => scope !== '');
-}
-
-interface StoreFlags {
-  databaseUrl?: string;
-  dataDir?: string;
-  json?: boolean;
-}
-
-/** Opens the configured store, up to date, for one command. */
-async function withStore<T>(flags: StoreFlags, work: (store: KyselyStore) => Promise<T>): Promise<T> {
-  const config = loadConfig({ databaseUrl: flags.databaseUrl, dataDir: flags.dataDir });
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
-  try {
-    await migrateToLatest(store);
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
-
-function describeClient(client: Client): Record<string, unknown> {
-  return {
-    client_id: client.id,
-    name: client.name,
-    redirect_uris: client.redirectUris,
-    scopes: client.scopes,
-    grant_types: client.grantTypes,
-    public: client.isPublic,
-    legacy: client.isLegacy,
-    access_token_ttl: client.accessTokenTtlSeconds,
-    refresh_token_ttl: client.refreshTokenTtlSeconds,
-    access_token_format: client.accessTokenFormat ?? null,
-    resource_server: client.isResourceServer ?? false,
-    created_at: new Date(client.createdAt).toISOString(),
-  };
-}
-
-function print(json: boolean | undefined, value: Record<string, unknown>, text: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
-}
-
-function clientText(client: Client): string {
+function clientText(client: Client, partner: Partner | undefined): string {
   return [
     `client_id      ${client.id}`,
     `name           ${client.name}`,
@@ -83,14 +33,14 @@ function clientText(client: Client): string {
     `grant_types    ${client.grantTypes.join(' ')}`,
     `type           ${client.isPublic ? 'public' : 'confidential'}${client.isLegacy ? ', legacy' : ''}${client.isResourceServer ? ', resource server' : ''}`,
     `access_tokens  ${client.accessTokenFormat ?? 'server default'}`,
+    `partner        ${partner ? `${partner.name} (${partner.partnerPortalId})` : '(none)'}`,
   ].join('\n');
 }
 
-function storeOptions(command: Command): Command {
-  return command
-    .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL); SQLite under --data-dir otherwise')
-    .option('--data-dir <dir>', 'where the SQLite database lives (env LATCHKEY_DATA_DIR)')
-    .option('--json', 'print one JSON object');
+/** A client with its partner, as --json prints it and as text. */
+async function showClient(store: Parameters<typeof getClient>[0], client: Client, json: boolean | undefined, extra: Record<string, unknown> = {}, trailer = ''): Promise<void> {
+  const partner = client.partnerId ? await store.findPartner(client.partnerId) : undefined;
+  print(json, { ...clientView(client, partner), ...extra }, `${clientText(client, partner)}${trailer}`);
 }
 
 export function buildCli(): Command {
@@ -153,12 +103,14 @@ export function buildCli(): Command {
     .option('--scope <scopes>', 'scopes the client may request, space-separated')
     .option('--grant-type <type>', 'an allowed grant type (repeatable; default authorization_code and refresh_token)', collect)
     .option('--public', 'a public client (no secret; PKCE required)')
-    .option('--legacy', 'a legacy client (may keep using deprecated flows)')
+    .option('--legacy', 'a legacy client: direct login (the deprecated password grant); refused without --allow-new-legacy')
+    .option('--allow-new-legacy', 'override the rule that new clients cannot be legacy (recorded in the audit log)')
+    .option('--partner <partner_portal_id>', 'the partner behind the client')
     .option('--access-token-ttl <seconds>', 'access token lifetime for this client', positiveInt)
     .option('--refresh-token-ttl <seconds>', 'refresh token lifetime for this client', positiveInt)
     .addOption(new Option('--access-token-format <format>', 'opaque or JWT (RFC 9068) access tokens (default: the server setting)').choices(['opaque', 'jwt']))
     .option('--resource-server', 'a resource server: may introspect every access token (no grant type needed)')
-    .action(async (flags: StoreFlags & { name: string; redirectUri?: string[]; scope?: string; grantType?: string[]; public?: boolean; legacy?: boolean; accessTokenTtl?: number; refreshTokenTtl?: number; accessTokenFormat?: 'opaque' | 'jwt'; resourceServer?: boolean }) => {
+    .action(async (flags: StoreFlags & { name: string; redirectUri?: string[]; scope?: string; grantType?: string[]; public?: boolean; legacy?: boolean; allowNewLegacy?: boolean; partner?: string; accessTokenTtl?: number; refreshTokenTtl?: number; accessTokenFormat?: 'opaque' | 'jwt'; resourceServer?: boolean }) => {
       const grantTypes = flags.grantType ?? (flags.resourceServer ? [] : ['authorization_code']);
       if (grantTypes.includes('authorization_code') && !flags.redirectUri?.length) {
         throw new UsageError("required option '--redirect-uri <uri>' not specified (the authorization_code grant needs one)");
@@ -177,28 +129,40 @@ export function buildCli(): Command {
             refreshTokenTtlSeconds: flags.refreshTokenTtl,
             accessTokenFormat: flags.accessTokenFormat,
             isResourceServer: flags.resourceServer ?? false,
+            partnerPortalId: flags.partner,
           },
           Date.now(),
+          { by: cliActor(), allowNewLegacy: flags.allowNewLegacy },
         );
-        print(
+        await showClient(
+          store,
+          client,
           flags.json,
-          { ...describeClient(client), client_secret: secret ?? null },
-          `${clientText(client)}\n${secret ? `client_secret  ${secret}\n\nThe secret is shown only now; store it safely.` : ''}`,
+          { client_secret: secret ?? null },
+          `\n${secret ? `client_secret  ${secret}\n\nThe secret is shown only now; store it safely.` : ''}`,
         );
       });
     });
 
-  storeOptions(clients.command('list').description('list clients')).action(async (flags: StoreFlags) => {
-    await withStore(flags, async (store) => {
-      const all = await store.listClients();
-      print(flags.json, { clients: all.map(describeClient) }, all.length === 0 ? 'No clients.' : all.map((client) => `${client.id}  ${client.name}`).join('\n'));
+  storeOptions(clients.command('list').description('list clients'))
+    .option('--search <text>', 'only clients whose name contains it (or whose id it is)')
+    .option('--partner <partner_portal_id>', 'only the clients of this partner')
+    .action(async (flags: StoreFlags & { search?: string; partner?: string }) => {
+      await withStore(flags, async (store) => {
+        const all = flags.search || flags.partner ? (await searchClients(store, { q: flags.search, partner: flags.partner, limit: 500 })).clients : await store.listClients();
+        const partners = await partnersOf(store, all);
+        const partnerOf = (client: Client) => (client.partnerId ? partners.get(client.partnerId) : undefined);
+        print(
+          flags.json,
+          { clients: all.map((client) => clientView(client, partnerOf(client))) },
+          all.length === 0 ? 'No clients.' : all.map((client) => `${client.id}  ${client.name}`).join('\n'),
+        );
+      });
     });
-  });
 
   storeOptions(clients.command('show').argument('<client_id>').description('show one client')).action(async (clientId: string, flags: StoreFlags) => {
     await withStore(flags, async (store) => {
-      const client = await getClient(store, clientId);
-      print(flags.json, describeClient(client), clientText(client));
+      await showClient(store, await getClient(store, clientId), flags.json);
     });
   });
 
@@ -209,12 +173,15 @@ export function buildCli(): Command {
     .option('--grant-type <type>', 'replace the grant types (repeatable)', collect)
     .addOption(new Option('--legacy', 'mark as legacy'))
     .addOption(new Option('--no-legacy', 'clear the legacy flag'))
+    .option('--allow-new-legacy', 'override the rule that a client cannot newly become legacy (recorded in the audit log)')
+    .option('--partner <partner_portal_id>', 'link the client to this partner')
+    .addOption(new Option('--no-partner', 'unlink the client from its partner'))
     .option('--access-token-ttl <seconds>', 'access token lifetime (0 for the server default)', positiveInt)
     .option('--refresh-token-ttl <seconds>', 'refresh token lifetime (0 for the server default)', positiveInt)
     .addOption(new Option('--access-token-format <format>', 'opaque, jwt, or default (the server setting)').choices(['opaque', 'jwt', 'default']))
     .addOption(new Option('--resource-server', 'may introspect every access token'))
     .addOption(new Option('--no-resource-server', 'may introspect only its own tokens'))
-    .action(async (clientId: string, flags: StoreFlags & { name?: string; redirectUri?: string[]; scope?: string; grantType?: string[]; legacy?: boolean; accessTokenTtl?: number; refreshTokenTtl?: number; accessTokenFormat?: 'opaque' | 'jwt' | 'default'; resourceServer?: boolean }) => {
+    .action(async (clientId: string, flags: StoreFlags & { name?: string; redirectUri?: string[]; scope?: string; grantType?: string[]; legacy?: boolean; allowNewLegacy?: boolean; partner?: string | false; accessTokenTtl?: number; refreshTokenTtl?: number; accessTokenFormat?: 'opaque' | 'jwt' | 'default'; resourceServer?: boolean }) => {
       const changes: Partial<ClientRegistration> = {
         name: flags.name,
         redirectUris: flags.redirectUri,
@@ -225,19 +192,24 @@ export function buildCli(): Command {
         refreshTokenTtlSeconds: flags.refreshTokenTtl === 0 ? null : flags.refreshTokenTtl,
         accessTokenFormat: flags.accessTokenFormat === 'default' ? null : flags.accessTokenFormat,
         isResourceServer: flags.resourceServer,
+        partnerPortalId: flags.partner === false ? null : flags.partner,
       };
       if (Object.values(changes).every((value) => value === undefined)) throw new UsageError('nothing to change: give at least one option');
       await withStore(flags, async (store) => {
-        const client = await changeClient(store, clientId, changes, Date.now());
-        print(flags.json, describeClient(client), clientText(client));
+        const client = await changeClient(store, clientId, changes, Date.now(), { by: cliActor(), allowNewLegacy: flags.allowNewLegacy });
+        await showClient(store, client, flags.json);
       });
     });
 
   storeOptions(clients.command('delete').argument('<client_id>').description('delete a client and every grant and token it holds')).action(
     async (clientId: string, flags: StoreFlags) => {
       await withStore(flags, async (store) => {
-        await destroyClient(store, clientId, Date.now());
-        print(flags.json, { client_id: clientId, deleted: true }, `Deleted ${clientId}.`);
+        const { revoked } = await destroyClient(store, clientId, Date.now(), { by: cliActor() });
+        print(
+          flags.json,
+          { client_id: clientId, deleted: true, revoked: { connections: revoked.grants, access_tokens: revoked.accessTokens, refresh_tokens: revoked.refreshTokens } },
+          `Deleted ${clientId}: ${revoked.grants} connection(s) revoked, with ${revoked.accessTokens} access and ${revoked.refreshTokens} refresh token(s).`,
+        );
       });
     },
   );
@@ -247,7 +219,7 @@ export function buildCli(): Command {
     .action(async (clientId: string, flags: StoreFlags & { overlap?: number }) => {
       await withStore(flags, async (store) => {
         const overlap = flags.overlap ?? loadConfig({}).secretRotationOverlapSeconds;
-        const secret = await rotateClientSecret(store, clientId, overlap, Date.now());
+        const secret = await rotateClientSecret(store, clientId, overlap, Date.now(), { by: cliActor() });
         const until = new Date(Date.now() + overlap * 1000).toISOString();
         print(
           flags.json,
@@ -263,16 +235,25 @@ export function buildCli(): Command {
     .requiredOption('--partner-portal-id <id>', 'the identifier partners send (Go1: partner_portal_id)')
     .action(async (flags: StoreFlags & { name: string; partnerPortalId: string }) => {
       await withStore(flags, async (store) => {
-        const partner = await registerPartner(store, { name: flags.name, partnerPortalId: flags.partnerPortalId }, Date.now());
+        const partner = await registerPartner(store, { name: flags.name, partnerPortalId: flags.partnerPortalId }, Date.now(), { by: cliActor() });
         print(flags.json, { partner_id: partner.id, name: partner.name, partner_portal_id: partner.partnerPortalId }, `partner_id         ${partner.id}\npartner_portal_id  ${partner.partnerPortalId}`);
       });
     });
   storeOptions(partners.command('list').description('list partners')).action(async (flags: StoreFlags) => {
     await withStore(flags, async (store) => {
-      const all = await store.listPartners();
+      const all = await listPartners(store);
       print(
         flags.json,
-        { partners: all.map((partner) => ({ partner_id: partner.id, name: partner.name, partner_portal_id: partner.partnerPortalId })) },
+        {
+          partners: all.map((partner) => ({
+            partner_id: partner.id,
+            name: partner.name,
+            partner_portal_id: partner.partnerPortalId,
+            clients: partner.clients,
+            accounts: partner.accounts,
+            connections: partner.connections,
+          })),
+        },
         all.length === 0 ? 'No partners.' : all.map((partner) => `${partner.partnerPortalId}  ${partner.name}`).join('\n'),
       );
     });
@@ -290,18 +271,21 @@ export function buildCli(): Command {
       );
     });
   });
-  storeOptions(keys.command('rotate').description('sign with a new key from now on; the old one stays published until the tokens it signed expire')).action(
-    async (flags: StoreFlags) => {
+  storeOptions(keys.command('rotate').description('sign with a new key from now on; the old one stays published until the tokens it signed expire'))
+    .option('--drop-previous', 'a key may have leaked: delete the previous keys now and revoke every token they signed')
+    .action(async (flags: StoreFlags & { dropPrevious?: boolean }) => {
       await withStore(flags, async (store) => {
-        const rotated = await rotateKeys(store, Date.now());
+        const rotated = await rotateKeys(store, Date.now(), { dropPrevious: flags.dropPrevious ?? false });
+        const text = rotated.dropped.length
+          ? `New signing key ${rotated.kid}. Deleted ${rotated.dropped.join(', ')} and revoked the ${rotated.revokedTokens} token(s) they signed; clients get new ones by refreshing.`
+          : `New signing key ${rotated.kid}.${rotated.retired.length ? ` Retired (still published until their tokens expire): ${rotated.retired.join(', ')}.` : ''}${rotated.pruned.length ? ` Removed: ${rotated.pruned.join(', ')}.` : ''}`;
         print(
           flags.json,
-          { kid: rotated.kid, retired: rotated.retired, pruned: rotated.pruned },
-          `New signing key ${rotated.kid}.${rotated.retired.length ? ` Retired (still published until their tokens expire): ${rotated.retired.join(', ')}.` : ''}${rotated.pruned.length ? ` Removed: ${rotated.pruned.join(', ')}.` : ''}`,
+          { kid: rotated.kid, retired: rotated.retired, pruned: rotated.pruned, dropped: rotated.dropped, revoked_tokens: rotated.revokedTokens },
+          text,
         );
       });
-    },
-  );
+    });
 
   const users = program.command('users').description('manage users');
   storeOptions(users.command('create').description('create a user and their accounts'))
@@ -316,7 +300,7 @@ export function buildCli(): Command {
       await withStore(flags, async (store) => {
         const created = await registerUser(
           store,
-          { email: flags.email, password: flags.password, firstName: flags.firstName, lastName: flags.lastName, isAdmin: flags.admin ?? false, accounts },
+          { email: flags.email, password: flags.password, firstName: flags.firstName, lastName: flags.lastName, isAdmin: flags.admin ?? false, accounts, by: cliActor() },
           Date.now(),
         );
         const accountList = created.accounts.map((account) => ({ id: account.id, name: account.name, kind: account.kind }));
@@ -328,6 +312,7 @@ export function buildCli(): Command {
       });
     });
 
+  registerAdminCommands(program);
   return program;
 }
 
@@ -342,7 +327,8 @@ export async function runCli(argv: string[]): Promise<number> {
       // Commander has already printed its one-line message; help and version exit 0.
       return error.exitCode === 0 ? 0 : 2;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    if (error instanceof ValidationError && error.fields.legacy === LEGACY_RULE) message = `${message} (pass --allow-new-legacy to override)`;
     if (error instanceof UsageError || error instanceof ValidationError || error instanceof ConfigError) {
       process.stderr.write(`latchkey: ${message}\n`);
       return 2;

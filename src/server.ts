@@ -6,6 +6,7 @@ import { systemClock } from './core/clock.js';
 import type { Config } from './config/schema.js';
 import { ensureSigningKey } from './core/signing-keys.js';
 import { bootstrapIfEmpty, type FirstRun } from './services/bootstrap.js';
+import { startHousekeeping } from './services/housekeeping.js';
 import { migrateToLatest, openStore } from './store/open.js';
 import type { KyselyStore } from './store/kysely/store.js';
 
@@ -45,6 +46,12 @@ export async function startServer(requested: Config): Promise<RunningServer> {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const housekeeper = startHousekeeping(store, {
+      intervalSeconds: config.housekeepingIntervalSeconds,
+      now: () => systemClock.now(),
+      onSweep: (counts) => app.log.info({ swept: counts }, 'housekeeping sweep'),
+      onError: (error) => app.log.warn({ err: error }, 'housekeeping sweep failed'),
+    });
     let stopping: Promise<void> | undefined;
     return {
       app,
@@ -53,7 +60,10 @@ export async function startServer(requested: Config): Promise<RunningServer> {
       issuer: issuerOf(config),
       firstRun,
       stop: () => {
-        stopping ??= app.close().then(() => store.close());
+        stopping ??= housekeeper
+          .stop()
+          .then(() => app.close())
+          .then(() => store.close());
         return stopping;
       },
     };

@@ -33,6 +33,8 @@ export const configSchema = z.object({
   bodyLimitBytes: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   /** Overlap during which a rotated client secret keeps working. */
   secretRotationOverlapSeconds: z.coerce.number().int().min(0).default(24 * 3600),
+  /** How often expired codes, tokens and sessions are swept (0 disables). */
+  housekeepingIntervalSeconds: z.coerce.number().int().min(0).default(300),
   codeTtlSeconds: seconds.optional(),
   accessTokenTtlSeconds: seconds.optional(),
   refreshTokenTtlSeconds: seconds.optional(),

@@ -6,6 +6,15 @@ function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }
 
+/** White space, control characters (C0 and DEL) or a backslash. */
+function hasForbiddenCharacter(value: string): boolean {
+  for (const char of value) {
+    const code = char.charCodeAt(0);
+    if (code <= 0x20 || code === 0x7f || char === '\\' || /\s/.test(char)) return true;
+  }
+  return false;
+}
+
 /**
  * Checks a redirect URI at registration. Returns a problem description, or
  * undefined when it is acceptable.
@@ -17,7 +26,7 @@ function isLoopbackHost(hostname: string): boolean {
 export function checkRedirectUriRegistration(value: string): string | undefined {
   // The URL parser forgives what RFC 3986 does not (white space, control
   // characters, backslashes, "https:host"); the stored string must be a URI as is.
-  if (/[\s\x00-\x1f\x7f\\]/.test(value)) return 'A redirect URI must not contain white space, control characters or backslashes.';
+  if (hasForbiddenCharacter(value)) return 'A redirect URI must not contain white space, control characters or backslashes.';
   let url: URL;
   try {
     url = new URL(value);

@@ -82,44 +82,43 @@ type PublicKey = Awaited<ReturnType<typeof importPublicKey>>;
 /**
  * The public keys a resource server verifies JWT access tokens with, kept in
  * memory so that validating a JWT needs no database. A kid never changes its
- * key, so a cached key is never wrong; an unknown kid (a rotation on another
- * instance) reloads the set, at most once per `reloadCooldownMs`, and the set
- * is refreshed in the background every `refreshMs` so pruned keys drop out.
+ * key, so a cached key is never wrong. An unknown kid (a rotation, perhaps on
+ * another instance) reloads the key table, a handful of rows: no more work than
+ * the indexed lookup an unknown opaque token costs. The set is also refreshed
+ * in the background every `refreshMs` (a minute), so that pruned or dropped keys drop out.
  */
 export class VerificationKeys {
   private keys = new Map<string, Promise<PublicKey>>();
   private loadedAt = Number.NEGATIVE_INFINITY;
-  private loading: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly source: Pick<SigningKeyRepository, 'listSigningKeys'>,
-    private readonly options: { now(): number; reloadCooldownMs?: number; refreshMs?: number } = { now: () => Date.now() },
+    private readonly options: { now(): number; refreshMs?: number } = { now: () => Date.now() },
   ) {}
 
   /** The public key with this kid, or undefined when no published key has it. */
   async get(kid: string): Promise<PublicKey | undefined> {
-    const now = this.options.now();
     const known = this.keys.get(kid);
     if (known) {
-      if (now - this.loadedAt >= (this.options.refreshMs ?? 5 * 60_000)) void this.reload().catch(() => {});
+      if (this.options.now() - this.loadedAt >= (this.options.refreshMs ?? 60_000)) {
+        this.refreshing ??= this.reload()
+          .catch(() => {})
+          .finally(() => {
+            this.refreshing = undefined;
+          });
+      }
       return known;
     }
-    if (now - this.loadedAt >= (this.options.reloadCooldownMs ?? 5_000)) await this.reload();
+    await this.reload();
     return this.keys.get(kid);
   }
 
-  private reload(): Promise<void> {
-    this.loading ??= (async () => {
-      try {
-        const stored = await this.source.listSigningKeys();
-        const next = new Map<string, Promise<PublicKey>>();
-        for (const key of stored) next.set(key.kid, this.keys.get(key.kid) ?? importPublicKey(key));
-        this.keys = next;
-        this.loadedAt = this.options.now();
-      } finally {
-        this.loading = undefined;
-      }
-    })();
-    return this.loading;
+  private async reload(): Promise<void> {
+    const stored = await this.source.listSigningKeys();
+    const next = new Map<string, Promise<PublicKey>>();
+    for (const key of stored) next.set(key.kid, this.keys.get(key.kid) ?? importPublicKey(key));
+    this.keys = next;
+    this.loadedAt = this.options.now();
   }
 }

@@ -2,6 +2,7 @@
 import { authenticateClient, presentedCredentials } from './client-auth.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js';
 import { grantHandlers } from './grants/index.js';
+import type { LoginThrottle } from './lockout.js';
 import type { Account, User } from './model.js';
 import type { ProtocolStore, SubjectLookup } from './ports.js';
 import type { ProtocolSettings, SubjectField, TokenEndpointSettings, TokenResponseShape } from './settings.js';
@@ -16,7 +17,14 @@ export interface TokenRequest {
 
 export async function handleTokenRequest(
   request: TokenRequest,
-  deps: { store: ProtocolStore; settings: ProtocolSettings; endpoint: TokenEndpointSettings; now: number },
+  deps: {
+    store: ProtocolStore;
+    settings: ProtocolSettings;
+    endpoint: TokenEndpointSettings;
+    now: number;
+    throttle?: LoginThrottle | undefined;
+    ip?: string | null | undefined;
+  },
 ): Promise<IssuedTokens> {
   const { params } = request;
   const { endpoint } = deps;
@@ -36,7 +44,7 @@ export async function handleTokenRequest(
   if (!(handler.allows?.(client) ?? client.grantTypes.includes(handler.type))) {
     throw new UnauthorizedClient(`This client is not allowed to use the ${wireType} grant.`);
   }
-  return handler.handle({ params, client, store: deps.store, settings: deps.settings, endpoint, now: deps.now });
+  return handler.handle({ ...deps, params, client, endpoint });
 }
 
 export interface Subject {

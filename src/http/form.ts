@@ -56,7 +56,7 @@ export function formFromMultipart(body: unknown): FormParams | undefined {
   for (const [name, entry] of Object.entries(body)) {
     const parts = Array.isArray(entry) ? entry : [entry];
     const first = parts[0] as { type?: string; value?: unknown } | undefined;
-    if (!first || first.type !== 'field' || typeof first.value !== 'string') return undefined;
+    if (first?.type !== 'field' || typeof first.value !== 'string') return undefined;
     params[name] = first.value;
     if (parts.length > 1) repeated.push(name);
   }

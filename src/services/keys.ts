@@ -24,14 +24,29 @@ export async function listKeys(store: Store): Promise<KeySummary[]> {
   }));
 }
 
-/** A new signing key now; the previous ones stay published until their tokens expire. */
-export async function rotateKeys(store: Store, now: number): Promise<{ kid: string; retired: string[]; pruned: string[] }> {
-  const before = (await store.listSigningKeys()).filter((key) => key.retiredAt === null).map((key) => key.kid);
+/**
+ * A new signing key now; the previous ones stay published until their tokens
+ * expire. With `dropPrevious` (a key that may have leaked) every previous key
+ * is deleted at once and every token it signed revoked: a JWT they signed, or
+ * one forged with them, is refused as soon as verifiers refresh their keys.
+ */
+export async function rotateKeys(
+  store: Store,
+  now: number,
+  options: { dropPrevious?: boolean } = {},
+): Promise<{ kid: string; retired: string[]; pruned: string[]; dropped: string[]; revokedTokens: number }> {
+  const previous = await store.listSigningKeys();
+  const before = previous.filter((key) => key.retiredAt === null).map((key) => key.kid);
   const created = await rotateSigningKey(store, now);
   if (!created) throw new Error('the rotation did not take place');
-  const pruned = await pruneSigningKeys(store, now);
-  await store.recordAudit({ type: 'signing_key.rotated', actor: null, ip: null, subject: created.kid, detail: { retired: before } }, now);
-  return { kid: created.kid, retired: before, pruned };
+  const dropped = options.dropPrevious ? previous.map((key) => key.kid) : [];
+  const revokedTokens = await store.dropSigningKeys(dropped, now);
+  const pruned = options.dropPrevious ? [] : await pruneSigningKeys(store, now);
+  await store.recordAudit(
+    { type: 'signing_key.rotated', actor: null, ip: null, subject: created.kid, detail: { retired: before, dropped, revokedTokens } },
+    now,
+  );
+  return { kid: created.kid, retired: before, pruned, dropped, revokedTokens };
 }
 
 export interface KeyRotationSchedule {

@@ -36,6 +36,11 @@ export function openStore(options: StoreOptions): KyselyStore {
       max: options.poolSize ?? 10,
       types: pgTypes as pg.CustomTypesConfig,
     });
+    // An idle connection that fails (database restart, network cut, or a connection
+    // still closing after pool.end()) is reported as a pool 'error' event; with no
+    // listener Node would crash. The pool already discards that connection and opens
+    // another on demand, and a query in flight gets its own error.
+    pool.on('error', () => {});
     return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
   }
   let file = options.sqliteFile;

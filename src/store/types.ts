@@ -6,6 +6,7 @@ import type { AuthorizationRequest } from '../core/authorize.js';
 import type { AccessTokenFormat, Account, Client, Grant, Partner, Scope, User } from '../core/model.js';
 import type { AttemptCounter } from '../core/lockout.js';
 import type { ProtocolStore } from '../core/ports.js';
+import type { AdminRepository } from './admin.js';
 
 export interface NewClient {
   name: string;
@@ -67,14 +68,19 @@ export interface UserWithAccounts extends User {
   accounts: Account[];
 }
 
+/** Tables whose rows carry an expires_at and are swept once it has passed. */
+export const EXPIRING_TABLES = ['authorization_codes', 'access_tokens', 'refresh_tokens', 'sessions', 'pending_authorizations', 'rate_limits'] as const;
+export type ExpiringTable = (typeof EXPIRING_TABLES)[number];
+
 export interface Store extends ProtocolStore, AttemptCounter {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+  /** The operator's queries: searches, reports, audit log, admin API tokens (src/store/admin.ts). */
+  readonly admin: AdminRepository;
 
   // Clients
   createClient(client: NewClient, secretHash: string | null, now: number): Promise<Client>;
   listClients(): Promise<Client[]>;
   updateClient(clientId: string, changes: ClientChanges, now: number): Promise<Client | undefined>;
-  deleteClient(clientId: string): Promise<boolean>;
   /** Adds a new secret; existing ones stop working at `oldSecretsExpireAt`. */
   rotateClientSecret(clientId: string, secretHash: string, now: number, oldSecretsExpireAt: number): Promise<void>;
 
@@ -115,6 +121,14 @@ export interface Store extends ProtocolStore, AttemptCounter {
   chooseAccount(id: string, accountId: string): Promise<void>;
   /** Deletes it; false if it was already gone (a double submit). */
   deletePendingAuthorization(id: string): Promise<boolean>;
+
+  // Housekeeping
+  /** Deletes at most `limit` rows of `table` that expired before `before`; returns how many. */
+  deleteExpired(table: ExpiringTable, before: number, limit: number): Promise<number>;
+
+  // Signing keys (the rest is in the core's SigningKeyRepository)
+  /** Deletes these keys now and revokes every access token they signed; returns how many tokens. */
+  dropSigningKeys(kids: string[], now: number): Promise<number>;
 
   // Audit trail
   recordAudit(event: AuditEvent, now: number): Promise<void>;

@@ -15,6 +15,12 @@ export interface PageOptions {
   csrfToken?: string | undefined;
   /** A wider card, for lists (connected apps). */
   wide?: boolean;
+  /** Navigation in the header, after the brand (the admin console's sections). */
+  nav?: SafeHtml | undefined;
+  /** The class of <main> instead of the card (the admin console's full-width panel). */
+  mainClass?: string | undefined;
+  /** Scripts from /assets, loaded deferred (the admin console's progressive enhancements; the CSP allows them there only). */
+  scripts?: readonly string[] | undefined;
 }
 
 function brandMark(brand: Brand): SafeHtml {
@@ -43,13 +49,15 @@ export function page(title: string, body: SafeHtml, options: PageOptions = {}): 
 <meta name="color-scheme" content="light">
 <title>${title} · ${brand.name}</title>
 <link rel="stylesheet" href="/assets/latchkey.css">
-</head>
+${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>
+`)}</head>
 <body>
 <header class="top">
   <span class="brand">${brandMark(brand)}<span class="brand-name">${brand.name}</span></span>
+  ${options.nav ?? ''}
   ${account}
 </header>
-<main id="main" class="${options.wide ? 'card wide' : 'card'}">
+<main id="main" class="${options.mainClass ?? (options.wide ? 'card wide' : 'card')}">
 ${body}
 </main>
 </body>

@@ -151,6 +151,9 @@ export function consentPage(input: {
   returnTo?: string | undefined;
   signedInAs: string;
   brand?: Brand;
+  /** Allow/Deny buttons, or a box to tick and a submit button (GoCD). */
+  style?: 'buttons' | 'checkbox';
+  error?: string | undefined;
 }): string {
   const { client, account } = input;
   return page(
@@ -168,12 +171,22 @@ export function consentPage(input: {
 <ul class="scopes">
   ${input.scopes.map((scope) => html`<li>${scope.description} <code>${scope.name}</code></li>`)}
 </ul>
+${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
 <form method="post" action="/interaction/${input.interaction}/consent">
   <input type="hidden" name="csrf_token" value="${input.csrfToken}">
+  ${
+    input.style === 'checkbox'
+      ? html`<p class="confirm"><input type="checkbox" id="approve" name="approve" value="yes" required>
+  <label for="approve">I authorize ${client.name} to access ${account.name} on my behalf</label></p>
   <div class="actions">
+    <button type="submit" name="decision" value="allow">Submit</button>
+    <button type="submit" name="decision" value="deny" class="secondary" formnovalidate>Deny</button>
+  </div>`
+      : html`<div class="actions">
     <button type="submit" name="decision" value="allow">Allow</button>
     <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
-  </div>
+  </div>`
+  }
 </form>
 <p class="muted small">You can disconnect ${client.name} at any time on your <a href="/account/apps">connected apps</a> page.</p>`,
     { signedInAs: input.signedInAs, csrfToken: input.csrfToken, brand: input.brand },

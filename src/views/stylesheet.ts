@@ -87,6 +87,71 @@ ul.apps { list-style: none; margin: 0; padding: 0; }
 .empty { color: var(--muted); padding: 0.75rem 0; border-top: 1px solid var(--line); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 
+/* The admin console (/admin): a full-width panel with the sections in the header. */
+.admin-nav ul { display: flex; flex-wrap: wrap; gap: 0.25rem 1.1rem; list-style: none; margin: 0; padding: 0; }
+.admin-nav a { display: inline-block; padding: 0.3rem 0; border-bottom: 3px solid transparent; color: var(--muted); font-weight: 600; text-decoration: none; }
+.admin-nav a:hover { color: var(--fg); }
+.admin-nav a[aria-current=page] { color: var(--accent); border-bottom-color: var(--accent); }
+main.admin { max-width: 72rem; margin: 1.5rem auto 3rem; padding: 0 1.5rem; }
+.admin section { margin-top: 2rem; }
+.admin .panel { margin-top: 2rem; padding: 1.25rem 1.5rem; background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); }
+.admin .danger-panel { border-color: var(--danger); }
+.admin .panel h2 { margin-top: 0; }
+.title-row { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.75rem; }
+.title-actions { display: flex; flex-wrap: wrap; gap: 0.5rem; }
+.crumbs { margin: 0; font-size: 0.9rem; color: var(--muted); }
+.count { color: var(--muted); font-weight: 400; font-size: 0.95rem; }
+a.button { display: inline-flex; align-items: center; justify-content: center; min-height: 2.75rem; padding: 0.6rem 1.25rem; border: 1px solid var(--accent); border-radius: 6px; background: var(--accent); color: #fff; font-weight: 600; text-decoration: none; }
+a.button:hover { background: var(--accent-dark); border-color: var(--accent-dark); color: #fff; }
+a.button.secondary { background: #fff; color: var(--fg); border-color: var(--control); }
+a.button.secondary:hover { background: var(--bg); color: var(--fg); }
+a.button.danger { background: #fff; color: var(--danger); border-color: var(--danger); }
+a.button.danger:hover { background: var(--danger-soft); }
+a.danger-link { color: var(--danger); }
+.admin form > button[type=submit] { display: inline-block; width: auto; margin-top: 0; }
+.admin .actions button, .admin .actions .button { flex: 0 0 auto; }
+button.small { min-height: 2.25rem; padding: 0.3rem 0.8rem; font-size: 0.9rem; }
+form.inline { display: inline; }
+.admin-form { max-width: 44rem; }
+.toolbar { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0.75rem 1rem; margin: 1rem 0; }
+.toolbar .field { flex: 1 1 12rem; max-width: 22rem; margin-top: 0; }
+.admin input[type=search], .admin input[type=number], .admin input[type=month], .admin input[type=date], .admin select, .admin textarea { display: block; width: 100%; min-height: 2.75rem; padding: 0.55rem 0.7rem; border: 1px solid var(--control); border-radius: 6px; font: inherit; color: inherit; background: #fff; }
+.admin textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.95rem; resize: vertical; }
+select[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--danger); box-shadow: 0 0 0 1px var(--danger); }
+.group { margin-top: 1.25rem; }
+.checks { display: grid; gap: 0.45rem; }
+.check { display: grid; grid-template-columns: auto 1fr; gap: 0 0.6rem; align-items: start; }
+.check input { width: 1.15rem; height: 1.15rem; margin: 0.2rem 0 0; accent-color: var(--accent); }
+.check label { margin: 0; font-weight: 400; }
+.check .hint { grid-column: 2; margin-top: 0; }
+.label-like { margin: 0 0 0.3rem; font-weight: 600; }
+.table-wrap { overflow-x: auto; margin: 0.75rem 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
+.table { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
+.table th, .table td { padding: 0.6rem 0.75rem; text-align: left; vertical-align: top; border-bottom: 1px solid var(--line); }
+.table thead th { background: var(--bg); color: var(--muted); font-size: 0.85rem; white-space: nowrap; }
+.table tbody tr:last-child th, .table tbody tr:last-child td { border-bottom: 0; }
+.table.numbers td { text-align: right; font-variant-numeric: tabular-nums; }
+.table tfoot th, .table tfoot td { border-top: 2px solid var(--line); border-bottom: 0; font-weight: 700; }
+.table code { overflow-wrap: anywhere; }
+.row-actions { white-space: nowrap; }
+.row-actions > * + * { margin-left: 0.75rem; }
+.badge { display: inline-block; padding: 0 0.5rem; border: 1px solid var(--line); border-radius: 999px; background: var(--bg); color: var(--fg); font-size: 0.8rem; font-weight: 600; }
+.badge-warn { background: #fff4e0; color: #6b4100; border-color: #c98a1a; }
+.badge-danger { background: var(--danger-soft); color: var(--danger); border-color: var(--danger); }
+.badge-ok { background: var(--ok-soft); color: var(--ok); border-color: var(--ok); }
+.pager { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; margin: 1rem 0; color: var(--muted); }
+ul.plain { list-style: none; margin: 0; padding: 0; }
+.once { margin: 1rem 0; }
+.once-label { margin: 0 0 0.3rem; font-weight: 600; }
+.once-value { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; }
+.once-value code { display: block; flex: 1 1 20rem; padding: 0.7rem 0.9rem; background: #fff; border: 1px solid var(--control); border-radius: 6px; color: var(--fg); font-size: 0.95rem; overflow-wrap: anywhere; user-select: all; }
+.copy-status { font-size: 0.9rem; color: var(--ok); }
+.warning { margin: 1rem 0; padding: 0.7rem 0.9rem; border-left: 4px solid #b36b00; border-radius: 6px; background: #fff4e0; color: #5c3800; }
+@media (max-width: 720px) {
+  main.admin { margin-top: 1rem; padding: 0 1rem; }
+  .toolbar .field { max-width: none; }
+}
+
 @media (max-width: 480px) {
   .top { padding: 0.6rem 1rem; }
   .card { margin: 0; padding: 1.25rem 1rem 2rem; border: 0; border-radius: 0; box-shadow: none; }
@@ -96,4 +161,6 @@ ul.apps { list-style: none; margin: 0; padding: 0; }
   .facts { grid-template-columns: 1fr; gap: 0 0; }
   .facts dd { margin-bottom: 0.4rem; }
 }
+.confirm { display: flex; gap: 0.5rem; align-items: flex-start; }
+.confirm label { display: inline; margin: 0; font-weight: 400; }
 `;

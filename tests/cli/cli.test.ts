@@ -181,9 +181,9 @@ describe('latchkey CLI', { concurrency: true }, () => {
       assert.ok(!bytes.includes(firstSecret.slice('lk_cs_'.length)), 'the secret body is in the database file');
     });
 
-    test('--public gives no secret and --legacy marks the client legacy', async () => {
+    test('--public gives no secret and --legacy (with the operator override) marks the client legacy', async () => {
       const created = jsonOf(
-        await latchkey(['clients', 'create', ...storeArgs, '--name', 'Mobile', '--redirect-uri', 'com.example.app:/oauth', '--public', '--legacy', '--json']),
+        await latchkey(['clients', 'create', ...storeArgs, '--name', 'Mobile', '--redirect-uri', 'com.example.app:/oauth', '--public', '--legacy', '--allow-new-legacy', '--json']),
       );
       assert.match(created.client_id as string, CLIENT_ID);
       assert.equal(created.client_secret, null);
@@ -239,6 +239,7 @@ describe('latchkey CLI', { concurrency: true }, () => {
           '--redirect-uri', 'https://new.example.com/cb',
           '--scope', 'profile',
           '--legacy',
+          '--allow-new-legacy',
           '--json',
         ]),
       );
@@ -281,7 +282,7 @@ describe('latchkey CLI', { concurrency: true }, () => {
 
     test('clients delete --json removes the client; show then exits 1 with one line', async () => {
       const deleted = jsonOf(await latchkey(['clients', 'delete', clientId, ...storeArgs, '--json']));
-      assert.deepEqual(deleted, { client_id: clientId, deleted: true });
+      assert.deepEqual(deleted, { client_id: clientId, deleted: true, revoked: { connections: 0, access_tokens: 0, refresh_tokens: 0 } });
       assertFails(await latchkey(['clients', 'show', clientId, ...storeArgs]), 1, new RegExp(`^latchkey: no client ${clientId}$`));
       assert.deepEqual(query(dir, 'select id from client_secrets where client_id = ?', clientId), []);
     });

@@ -6,12 +6,9 @@ import type { KyselyStore } from '../../src/store/kysely/store.js';
 import {
   Agent,
   basic,
-  CHALLENGE,
   ISSUER,
   REDIRECT_URI,
   VERIFIER,
-  authorizeUrl,
-  location,
   runBrowserFlow,
   testApp,
   tokenRequest,

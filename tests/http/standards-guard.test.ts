@@ -84,7 +84,8 @@ for (const dialect of await dialects()) {
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
     test('RFC 6750 §3: without any token, 401 with a bare challenge (no error code)', async () => {
-      for (const headers of [{}, { authorization: 'Basic YTpi' }, { authorization: 'Digest username="a"' }]) {
+      const variants: Array<Record<string, string>> = [{}, { authorization: 'Basic YTpi' }, { authorization: 'Digest username="a"' }];
+      for (const headers of variants) {
         const response = await get('/api/me', headers);
         assert.equal(response.statusCode, 401);
         assert.equal(response.headers['www-authenticate'], BARE);

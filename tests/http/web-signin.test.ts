@@ -165,3 +165,37 @@ describe('sign-in lockout shared through Redis (REDIS_URL)', { skip: await redis
     assert.deepEqual(rows, [], 'the counters live in Redis');
   });
 });
+
+describe('when the shared counters cannot be reached', () => {
+  test('sign-in and sign-up fail closed with a 503 page, never skipping the limit', async () => {
+    const [sqlite] = await dialects();
+    const database = await (sqlite as NonNullable<typeof sqlite>).create();
+    const store = await database.open();
+    await makeUser(store, 'closed@example.com');
+    // Nothing listens on port 1.
+    const app = await testApp(store, { config: { redisUrl: 'redis://127.0.0.1:1' } });
+    try {
+      const agent = new Agent(app);
+      const submit = await signInForm(agent, randomIp());
+      const response = await submit('closed@example.com', PASSWORD);
+      assert.equal(response.statusCode, 503);
+      assert.equal(response.headers['retry-after'], '30');
+      assert.match(response.body, /Sign-in is unavailable right now/);
+      assert.equal(response.headers.location, undefined, 'not signed in');
+      const page = await agent.get('/signup');
+      const signUp = await agent.postForm('/signup', {
+        csrf_token: /name="csrf_token" value="([^"]+)"/.exec(page.body)?.[1] as string,
+        first_name: 'Closed',
+        last_name: 'Door',
+        email: 'door@example.com',
+        password: 'a long and unusual passphrase',
+        account_name: 'Door Co',
+      });
+      assert.equal(signUp.statusCode, 503);
+      assert.equal(await store.findUserByEmail('door@example.com'), undefined);
+    } finally {
+      await app.close();
+      await database.drop();
+    }
+  });
+});

@@ -7,7 +7,7 @@ import { before, describe, test } from 'node:test';
 import type { Client } from '../../src/core/model.js';
 import { Agent, PASSWORD, REDIRECT_URI, basic, location, runBrowserFlow } from '../support/agent.js';
 import { dialects } from '../support/databases.js';
-import { makeClient } from '../support/fixtures.js';
+import { makeClient, makeUser } from '../support/fixtures.js';
 import { useServer } from '../support/server.js';
 
 const LEGACY_FIELDS = ['access_token', 'account_key', 'account_type', 'email', 'expires_in', 'firstName', 'lastName', 'organizer_key', 'platform', 'refresh_token', 'version'];
@@ -175,6 +175,27 @@ for (const dialect of await dialects()) {
       const fromLegacy = assertLegacyResponse(await legacyGet({ grant_type: 'authorization_code', code: await legacyCode(), client_id: server.client.id }));
       const onV2 = assertV2Response(await v2Post({ grant_type: 'refresh_token', refresh_token: fromLegacy.refresh_token }));
       assertLegacyResponse(await legacyGet({ grant_type: 'refresh_token', refresh_token: onV2.refresh_token, client_id: server.client.id }));
+    });
+
+    test('RFC 6749 §10.10: direct login shares the sign-in lockout; parallel guesses are counted exactly', async () => {
+      await makeUser(server.store, 'guessed@example.com');
+      const guess = (password: string) => legacyGet({ grant_type: 'password', user_id: 'guessed@example.com', password, client_id: legacy.client.id });
+      const checkedFailures = async () => {
+        const rows = await server.store.db.selectFrom('audit_events').select('detail').where('type', '=', 'signin.failed').execute();
+        return rows.filter((row) => JSON.parse(row.detail).channel === 'password_grant' && JSON.parse(row.detail).reason === 'invalid_credentials').length;
+      };
+      const before = await checkedFailures();
+      const results = await Promise.all(Array.from({ length: 12 }, () => guess('not the password')));
+      assert.ok(results.every((result) => result.statusCode === 400 && result.json().error === 'invalid_grant'));
+      assert.equal((await checkedFailures()) - before, 5, 'only the first five guesses reached the password check');
+      // Now even the right password is refused, through this grant and on the sign-in page.
+      const right = await guess(PASSWORD);
+      assert.equal(right.json().error, 'invalid_grant');
+      assert.match(right.json().error_description, /Too many/);
+      const agent = new Agent(server.app);
+      const page = await agent.get('/login');
+      const signIn = await agent.postForm('/login', { csrf_token: /name="csrf_token" value="([^"]+)"/.exec(page.body)?.[1] ?? '', email: 'guessed@example.com', password: PASSWORD });
+      assert.equal(signIn.statusCode, 429);
     });
 
     test('legacy: a confidential client that sends a wrong secret is still refused', async () => {

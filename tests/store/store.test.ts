@@ -39,7 +39,7 @@ for (const dialect of await dialects()) {
       assert.deepEqual(await again.listScopes().then((scopes) => scopes.map((scope) => scope.name)), ['profile', 'read', 'write']);
     });
 
-    test('clients: create, find, list, update, delete (cascading to secrets and grants)', async () => {
+    test('clients: create, find, list, update, destroy (secrets deleted, a tombstone kept)', async () => {
       const { client } = await makeClient(store, { name: 'CRUD App', scopes: ['read'] });
       assert.deepEqual((await store.findClient(client.id))?.scopes, ['read']);
       assert.ok((await store.listClients()).some((listed) => listed.id === client.id));
@@ -49,10 +49,13 @@ for (const dialect of await dialects()) {
       assert.equal(updated?.isLegacy, true);
       assert.equal(await store.updateClient('lkc_missing', { name: 'x' }, Date.now()), undefined);
       const secretsBefore = await count('client_secrets');
-      assert.equal(await store.deleteClient(client.id), true);
+      assert.equal((await store.admin.destroyClient(client.id, Date.now()))?.secrets, 1);
       assert.equal(await store.findClient(client.id), undefined);
+      assert.ok(!(await store.listClients()).some((listed) => listed.id === client.id));
+      assert.equal(await store.updateClient(client.id, { name: 'Back' }, Date.now()), undefined, 'a destroyed client cannot be changed');
       assert.equal(await count('client_secrets'), secretsBefore - 1);
-      assert.equal(await store.deleteClient(client.id), false);
+      assert.equal(await store.admin.destroyClient(client.id, Date.now()), undefined);
+      assert.equal((await store.admin.findClientRecord(client.id))?.name, 'Renamed', 'the tombstone keeps the name');
     });
 
     test('client secrets: rotation keeps the old secret until the overlap ends', async () => {

@@ -27,6 +27,8 @@ export async function makeClient(
     store,
     { name: 'Partner App', redirectUris: [REDIRECT_URI], scopes: ['profile', 'read', 'write'], ...overrides },
     Date.now(),
+    // A legacy client in a test is an existing integration: the operator's override of the legacy rule.
+    { allowNewLegacy: overrides.isLegacy === true },
   );
   return { client, secret: secret as string };
 }

@@ -15,7 +15,7 @@ const WRONG_CREDENTIALS = 'The user name or password is incorrect.';
 export const passwordGrant: GrantHandler = {
   type: 'password',
   allows: (client) => client.isLegacy,
-  async handle({ params, client, store, settings, endpoint, now }) {
+  async handle({ params, client, store, settings, endpoint, now, throttle, ip }) {
     // RFC 6749 §4.3.2: "username REQUIRED", "password REQUIRED" (the GoTo legacy proxy calls it user_id).
     const usernameParam = endpoint.passwordUsernameParam ?? 'username';
     const username = params[usernameParam];
@@ -28,9 +28,21 @@ export const passwordGrant: GrantHandler = {
     if (!isSubset(requested, client.scopes)) throw new InvalidScope('The request asks for a scope this client may not use.');
     const scopes = requested.length > 0 ? requested : defaultScopes(client, await store.listScopes());
 
-    const user = await store.findUserByEmail(username);
-    const valid = await verifyPassword(user?.passwordHash, password);
-    if (!user || !valid || user.lockedAt !== null) throw new InvalidGrant(WRONG_CREDENTIALS, 'password grant: bad credentials');
+    const verify = async () => {
+      const candidate = await store.findUserByEmail(username);
+      const valid = await verifyPassword(candidate?.passwordHash, password);
+      return candidate && valid && candidate.lockedAt === null ? candidate : undefined;
+    };
+    // The same per-account and per-IP lockout as the sign-in page, so guessing
+    // through this grant is no cheaper than guessing there.
+    const outcome = throttle
+      ? await throttle.attempt({ login: username, ip: ip ?? null, userId: null, channel: 'password_grant' }, verify)
+      : await verify().then((value) => (value ? { status: 'ok' as const, value } : { status: 'failed' as const }));
+    if (outcome.status === 'locked') {
+      throw new InvalidGrant('Too many failed attempts. Try again later.', `password grant: ${outcome.scope} locked`);
+    }
+    if (outcome.status !== 'ok') throw new InvalidGrant(WRONG_CREDENTIALS, 'password grant: bad credentials');
+    const user = outcome.value;
     const [account] = await store.listAccountsOfUser(user.id);
     if (!account) throw new InvalidGrant('The user has no account to connect.');
 

@@ -1,3 +1,4 @@
+import type { LoginThrottle } from '../lockout.js';
 import type { Client } from '../model.js';
 import type { ProtocolStore } from '../ports.js';
 import type { ProtocolSettings, TokenEndpointSettings } from '../settings.js';
@@ -12,6 +13,10 @@ export interface TokenRequestContext {
   settings: ProtocolSettings;
   endpoint: TokenEndpointSettings;
   now: number;
+  /** Counts password attempts against the same lockout as the sign-in page (RFC 6749 §10.10). */
+  throttle?: LoginThrottle | undefined;
+  /** The requester's address, for the per-IP lockout. */
+  ip?: string | null | undefined;
 }
 
 /** One grant type: its parameters and its handler (RFC 6749 §4, §6). */

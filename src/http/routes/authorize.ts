@@ -102,29 +102,39 @@ export function registerAuthorizeRoutes(app: FastifyInstance, ctx: AppContext): 
       await store.chooseAccount(pending.id, accountId);
     }
     const grant = await store.findActiveGrant(client.id, user.id, accountId);
-    if (consentRequired(pending.request, client, grant)) {
-      const [account, registry] = await Promise.all([store.findAccount(accountId), store.listScopes()]);
-      if (!account) return reply.redirect(interactionUrl(pending.id), 303);
-      const described = pending.request.scopes.map(
-        (name) => registry.find((scope) => scope.name === name) ?? { name, description: name, isDefault: false },
-      );
-      const partnerName = client.partnerId ? (await store.findPartner(client.partnerId))?.name : undefined;
-      return html(
-        reply,
-        consentPage({
-          csrfToken: session.csrfToken,
-          interaction: pending.id,
-          client,
-          partnerName,
-          account,
-          scopes: described,
-          returnTo: URL.canParse(pending.request.redirectUri) ? new URL(pending.request.redirectUri).host : undefined,
-          signedInAs: user.email,
-          brand: ctx.brand,
-        }),
-      );
-    }
+    if (consentRequired(pending.request, client, grant)) return showConsent(reply, { pending, session, client, email: user.email, accountId });
     return finish(reply, pending, user.id, accountId, client);
+  }
+
+  /** The consent page for the chosen account, in the preset's style. */
+  async function showConsent(
+    reply: FastifyReply,
+    input: { pending: PendingAuthorization; session: Session; client: Client; email: string; accountId: string; error?: string },
+  ) {
+    const { pending, session, client } = input;
+    const [account, registry] = await Promise.all([store.findAccount(input.accountId), store.listScopes()]);
+    if (!account) return reply.redirect(interactionUrl(pending.id), 303);
+    const described = pending.request.scopes.map(
+      (name) => registry.find((scope) => scope.name === name) ?? { name, description: name, isDefault: false },
+    );
+    const partnerName = client.partnerId ? (await store.findPartner(client.partnerId))?.name : undefined;
+    return html(
+      reply,
+      consentPage({
+        csrfToken: session.csrfToken,
+        interaction: pending.id,
+        client,
+        partnerName,
+        account,
+        scopes: described,
+        returnTo: URL.canParse(pending.request.redirectUri) ? new URL(pending.request.redirectUri).host : undefined,
+        signedInAs: input.email,
+        brand: ctx.brand,
+        style: ctx.preset.consentStyle,
+        error: input.error,
+      }),
+      input.error ? 400 : 200,
+    );
   }
 
   for (const endpoint of ctx.preset.authorizeEndpoints) {
@@ -219,6 +229,14 @@ export function registerAuthorizeRoutes(app: FastifyInstance, ctx: AppContext): 
     }
     if (!session.userId || pending.accountId === null) return reply.redirect(interactionUrl(pending.id), 303);
     const decision = formField(request.body, 'decision');
+    // GoCD: "Check the check box and submit." Without the tick, nothing is approved.
+    if (decision === 'allow' && ctx.preset.consentStyle === 'checkbox' && formField(request.body, 'approve') !== 'yes') {
+      const user = await store.findUser(session.userId);
+      return showConsent(reply, {
+        pending, session, client, email: user?.email ?? '', accountId: pending.accountId,
+        error: `Tick the box to authorize ${client.name}, or choose Deny.`,
+      });
+    }
     if (decision === 'allow') return finish(reply, pending, session.userId, pending.accountId, client);
     if (decision !== 'deny') return sendErrorPage(reply, 400, 'Choose Allow or Deny', 'Reload the page and try again.');
     if (!(await store.deletePendingAuthorization(pending.id))) {

@@ -1,5 +1,5 @@
 /** Sign-in and sign-out. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { minutesUntil } from '../../core/lockout.js';
 import { verifyPassword } from '../../core/passwords.js';
 import { signInPage } from '../../views/pages.js';
@@ -22,6 +22,21 @@ export async function clientNameFor(ctx: AppContext, interaction: string | undef
   if (!isInteractionId(interaction)) return undefined;
   const pending = await ctx.store.findPendingAuthorization(interaction, ctx.clock.now());
   return pending ? (await ctx.store.findClient(pending.request.clientId))?.name : undefined;
+}
+
+/**
+ * Runs a throttle call; when the shared counters (database or Redis) cannot
+ * be reached, sign-in fails closed with a 503 page rather than skipping the limit.
+ */
+export async function throttled<T>(request: FastifyRequest, reply: FastifyReply, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    request.log.error({ err: { message: (error as Error).message } }, 'sign-in counters unavailable');
+    reply.header('retry-after', '30');
+    sendErrorPage(reply, 503, 'Sign-in is unavailable right now', 'Please try again in a minute.');
+    return undefined;
+  }
 }
 
 export function sendPage(reply: FastifyReply, body: string, status = 200): FastifyReply {
@@ -64,11 +79,14 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: AppContext): voi
     }
 
     const user = await store.findUserByEmail(email);
-    const outcome = await ctx.throttle.attempt({ login: email, ip: request.ip, userId: user?.id ?? null, channel: 'web' }, async () => {
-      // verifyPassword runs argon2 even for an unknown email, so timing does not tell either.
-      const valid = await verifyPassword(user?.passwordHash, password);
-      return user && valid && user.lockedAt === null ? user : undefined;
-    });
+    const outcome = await throttled(request, reply, () =>
+      ctx.throttle.attempt({ login: email, ip: request.ip, userId: user?.id ?? null, channel: 'web' }, async () => {
+        // verifyPassword runs argon2 even for an unknown email, so timing does not tell either.
+        const valid = await verifyPassword(user?.passwordHash, password);
+        return user && valid && user.lockedAt === null ? user : undefined;
+      }),
+    );
+    if (!outcome) return reply;
     const now = ctx.clock.now();
     if (outcome.status === 'locked' || (outcome.status === 'failed' && outcome.lockedUntil !== undefined)) {
       const until = outcome.lockedUntil as number;

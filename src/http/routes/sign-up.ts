@@ -15,7 +15,7 @@ import { sendErrorPage } from '../errors.js';
 import { isFormParams } from '../form.js';
 import { Sessions } from '../session.js';
 import { interactionUrl, isInteractionId } from './authorize.js';
-import { clientNameFor, lockedMessage, sendPage } from './sign-in.js';
+import { clientNameFor, lockedMessage, sendPage, throttled } from './sign-in.js';
 
 export function registerSignUpRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { store, sessions, brand } = ctx;
@@ -82,7 +82,8 @@ export function registerSignUpRoutes(app: FastifyInstance, ctx: AppContext): voi
 
     const errors = validateSignUp(input);
     if (Object.keys(errors).length > 0) return again(400, { errors });
-    const allowed = await ctx.throttle.signUpAllowed(request.ip);
+    const allowed = await throttled(request, reply, () => ctx.throttle.signUpAllowed(request.ip));
+    if (!allowed) return reply;
     if (!allowed.allowed) {
       const now = ctx.clock.now();
       reply.header('retry-after', String(Math.max(1, Math.ceil((allowed.lockedUntil - now) / 1000))));

@@ -61,7 +61,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
         if (repeated.length > 0) throw new InvalidRequest(`The request repeats ${repeated.join(', ')}.`);
         const issued = await handleTokenRequest(
           { params, authorization: request.headers.authorization },
-          { store: ctx.store, settings: ctx.settings, endpoint, now: ctx.clock.now() },
+          { store: ctx.store, settings: ctx.settings, endpoint, now: ctx.clock.now(), throttle: ctx.throttle, ip: request.ip },
         );
         // RFC 6749 §5.1: "Cache-Control: no-store" and "Pragma: no-cache".
         return reply

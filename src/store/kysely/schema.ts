@@ -58,6 +58,8 @@ export interface ClientsTable {
   access_token_format: string | null;
   /** 1: may introspect every access token (RFC 7662). */
   is_resource_server: number;
+  /** Set when an operator destroyed the client: a tombstone, with no secret and no live grant. */
+  destroyed_at: number | null;
 }
 
 export interface ClientSecretsTable {
@@ -169,7 +171,22 @@ export interface AuditEventsTable {
 export interface RateLimitsTable {
   bucket: string;
   count: number;
-  reset_at: number;
+  /** End of the counting window or of the lockout that extended it. */
+  expires_at: number;
+}
+
+/** Admin API tokens (`lk_adm_...`), stored as SHA-256 hashes. */
+export interface AdminTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  /** The admin who created it in the console; null when created with the CLI. */
+  created_by: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+  revoked_at: number | null;
 }
 
 export interface Database {
@@ -189,4 +206,5 @@ export interface Database {
   audit_events: AuditEventsTable;
   rate_limits: RateLimitsTable;
   signing_keys: SigningKeysTable;
+  admin_tokens: AdminTokensTable;
 }

@@ -23,12 +23,15 @@ import {
   type AuditEvent,
   type ClientChanges,
   DuplicateError,
+  type ExpiringTable,
   type NewClient,
   type NewUser,
   type PendingAuthorization,
   type Session,
   type Store,
 } from '../types.js';
+import type { AdminRepository } from '../admin.js';
+import { KyselyAdminRepository } from './admin.js';
 import type { Dialect } from './migrations/index.js';
 import type { ClientsTable, Database, GrantsTable, SigningKeysTable, UsersTable } from './schema.js';
 
@@ -100,6 +103,16 @@ function toSigningKey(row: Selectable<SigningKeysTable>): SigningKey {
   };
 }
 
+/** The primary key of each expiring table. */
+const EXPIRING_KEYS = {
+  authorization_codes: 'code_hash',
+  access_tokens: 'token_hash',
+  refresh_tokens: 'token_hash',
+  sessions: 'id_hash',
+  pending_authorizations: 'id',
+  rate_limits: 'bucket',
+} as const;
+
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -120,10 +133,15 @@ export class KyselyStore implements Store {
     if (!this.db.isTransaction) await (this.db as Kysely<Database>).destroy();
   }
 
+  /** The operator's queries (admin console, admin API, CLI), in this store's transaction if any. */
+  get admin(): AdminRepository {
+    return new KyselyAdminRepository(this.db, this.dialect);
+  }
+
   // ---- Clients ---------------------------------------------------------------
 
   async findClient(clientId: string): Promise<Client | undefined> {
-    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', clientId).where('destroyed_at', 'is', null).executeTakeFirst();
     return row && toClient(row);
   }
 
@@ -173,7 +191,7 @@ export class KyselyStore implements Store {
   }
 
   async listClients(): Promise<Client[]> {
-    const rows = await this.db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db.selectFrom('clients').selectAll().where('destroyed_at', 'is', null).orderBy('created_at').orderBy('id').execute();
     return rows.map(toClient);
   }
 
@@ -190,14 +208,9 @@ export class KyselyStore implements Store {
     if (changes.partnerId !== undefined) values.partner_id = changes.partnerId;
     if (changes.accessTokenFormat !== undefined) values.access_token_format = changes.accessTokenFormat;
     if (changes.isResourceServer !== undefined) values.is_resource_server = changes.isResourceServer ? 1 : 0;
-    const result = await this.db.updateTable('clients').set(values).where('id', '=', clientId).executeTakeFirst();
+    const result = await this.db.updateTable('clients').set(values).where('id', '=', clientId).where('destroyed_at', 'is', null).executeTakeFirst();
     if (result.numUpdatedRows === 0n) return undefined;
     return this.findClient(clientId);
-  }
-
-  async deleteClient(clientId: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('clients').where('id', '=', clientId).executeTakeFirst();
-    return result.numDeletedRows > 0n;
   }
 
   async rotateClientSecret(clientId: string, secretHash: string, now: number, oldSecretsExpireAt: number): Promise<void> {
@@ -701,6 +714,21 @@ export class KyselyStore implements Store {
     return rows.map(toSigningKey);
   }
 
+  async dropSigningKeys(kids: string[], now: number): Promise<number> {
+    if (kids.length === 0) return 0;
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db;
+      const revoked = await db
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('signing_key_id', 'in', kids)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      await db.deleteFrom('signing_keys').where('kid', 'in', kids).execute();
+      return Number(revoked.numUpdatedRows);
+    });
+  }
+
   async pruneSigningKeys(retiredBefore: number, now: number): Promise<string[]> {
     const rows = await this.db
       .deleteFrom('signing_keys')
@@ -810,6 +838,18 @@ export class KyselyStore implements Store {
     return result.numDeletedRows > 0n;
   }
 
+  // ---- Housekeeping ----------------------------------------------------------
+
+  async deleteExpired(table: ExpiringTable, before: number, limit: number): Promise<number> {
+    const key = EXPIRING_KEYS[table];
+    // A bounded batch by primary key, so a large backlog never holds one long lock.
+    const result = await this.db
+      .deleteFrom(table)
+      .where(key, 'in', (eb) => eb.selectFrom(table).select(key).where('expires_at', '<', before).limit(limit))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   // ---- Audit -----------------------------------------------------------------
 
   async recordAudit(event: AuditEvent, now: number): Promise<void> {
@@ -838,16 +878,16 @@ export class KyselyStore implements Store {
     const resetAt = now + windowMs;
     const row = await this.db
       .insertInto('rate_limits')
-      .values({ bucket, count: 1, reset_at: resetAt })
+      .values({ bucket, count: 1, expires_at: resetAt })
       .onConflict((oc) =>
         oc.column('bucket').doUpdateSet({
-          count: sql<number>`case when rate_limits.reset_at <= ${now} then 1 else rate_limits.count + 1 end`,
-          reset_at: sql<number>`case when rate_limits.reset_at <= ${now} then ${resetAt} else rate_limits.reset_at end`,
+          count: sql<number>`case when rate_limits.expires_at <= ${now} then 1 else rate_limits.count + 1 end`,
+          expires_at: sql<number>`case when rate_limits.expires_at <= ${now} then ${resetAt} else rate_limits.expires_at end`,
         }),
       )
-      .returning(['count', 'reset_at'])
+      .returning(['count', 'expires_at'])
       .executeTakeFirstOrThrow();
-    return { count: Number(row.count), resetAt: Number(row.reset_at) };
+    return { count: Number(row.count), resetAt: Number(row.expires_at) };
   }
 
   async refundAttempt(bucket: string, now: number): Promise<void> {
@@ -856,12 +896,12 @@ export class KyselyStore implements Store {
       .set({ count: sql<number>`count - 1` })
       .where('bucket', '=', bucket)
       .where('count', '>', 0)
-      .where('reset_at', '>', now)
+      .where('expires_at', '>', now)
       .execute();
   }
 
   async holdAttempts(bucket: string, until: number): Promise<void> {
-    await this.db.updateTable('rate_limits').set({ reset_at: until }).where('bucket', '=', bucket).where('reset_at', '<', until).execute();
+    await this.db.updateTable('rate_limits').set({ expires_at: until }).where('bucket', '=', bucket).where('expires_at', '<', until).execute();
   }
 
   async clearAttempts(bucket: string): Promise<void> {

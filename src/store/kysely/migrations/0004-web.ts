@@ -1,6 +1,7 @@
 /**
  * The end user's web experience: counters for sign-in throttling and
- * lockout, shared by every instance (when Redis is not configured).
+ * lockout, shared by every instance (when Redis is not configured). A row
+ * means nothing once expires_at (the end of its window or lockout) has passed.
  */
 import { type Kysely, type Migration, sql } from 'kysely';
 
@@ -11,9 +12,9 @@ export function web(): Migration {
         .createTable('rate_limits')
         .addColumn('bucket', 'text', (c) => c.primaryKey())
         .addColumn('count', 'integer', (c) => c.notNull())
-        .addColumn('reset_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('rate_limits_reset').on('rate_limits').column('reset_at').execute();
+      await db.schema.createIndex('rate_limits_expiry').on('rate_limits').column('expires_at').execute();
     },
     async down(db: Kysely<unknown>) {
       await sql`drop table if exists rate_limits`.execute(db);

@@ -8,6 +8,7 @@ import { initial } from './0001-initial.js';
 import { presets } from './0002-presets.js';
 import { standards } from './0003-standards.js';
 import { web } from './0004-web.js';
+import { admin } from './0005-admin.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0002_presets': presets,
   '0003_standards': standards,
   '0004_web': web,
+  '0005_admin': admin,
 };
 
 export class LatchkeyMigrations implements MigrationProvider {
