@@ -3,6 +3,7 @@
  * implements them; the core never sees SQL. Every single-use rule is enforced
  * by the implementation with a conditional write, so it holds across processes.
  */
+import type { AuditSink } from './lockout.js';
 import type {
   AccessToken,
   Account,
@@ -107,7 +108,9 @@ export interface ProtocolStore
     TokenRepository,
     SubjectLookup,
     PartnerRepository,
-    SigningKeyRepository {
+    SigningKeyRepository,
+    /** The audit trail, where the store keeps one: security events the core detects (token reuse). */
+    Partial<AuditSink> {
   /** Runs `work` atomically; everything it wrote is rolled back if it throws. */
   transaction<T>(work: (tx: ProtocolStore) => Promise<T>): Promise<T>;
 }

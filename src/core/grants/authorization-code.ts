@@ -9,7 +9,7 @@ const UNUSABLE = 'The authorization code is invalid, expired, already used or wa
 
 export const authorizationCodeGrant: GrantHandler = {
   type: 'authorization_code',
-  async handle({ params, client, store, settings, endpoint, now }) {
+  async handle({ params, client, store, settings, endpoint, now, ip }) {
     const code = params.code;
     if (!code) throw new InvalidRequest('The code parameter is required.');
     const record = await store.findCode(hashCredential(code));
@@ -18,8 +18,15 @@ export const authorizationCodeGrant: GrantHandler = {
     // RFC 6749 §4.1.2: "If an authorization code is used more than once, the
     // authorization server MUST deny the request and SHOULD revoke (when
     // possible) all tokens previously issued based on that authorization code."
-    if (record.consumedAt !== null) {
+    const reuseDetected = async (raced: boolean) => {
       await store.revokeGrant(record.grantId, now, 'authorization_code_reuse');
+      await store.recordAudit?.(
+        { type: 'authorization_code.reuse_detected', actor: client.id, ip: ip ?? null, subject: record.grantId, detail: { clientId: client.id, raced } },
+        now,
+      );
+    };
+    if (record.consumedAt !== null) {
+      await reuseDetected(false);
       throw new InvalidGrant(UNUSABLE, 'code reuse: grant revoked');
     }
     // §4.1.3: "ensure that the authorization code was issued to the authenticated confidential client".
@@ -59,7 +66,7 @@ export const authorizationCodeGrant: GrantHandler = {
       return issueTokens(tx, { grant, client, scopes: record.scopes, settings, endpoint, now });
     });
     if (!issued) {
-      await store.revokeGrant(grant.id, now, 'authorization_code_reuse');
+      await reuseDetected(true);
       throw new InvalidGrant(UNUSABLE, 'code raced by a concurrent request: grant revoked');
     }
     return issued;

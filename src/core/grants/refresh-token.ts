@@ -9,7 +9,7 @@ const UNUSABLE = 'The refresh token is invalid, expired, revoked or was issued t
 
 export const refreshTokenGrant: GrantHandler = {
   type: 'refresh_token',
-  async handle({ params, client, store, settings, endpoint, now }) {
+  async handle({ params, client, store, settings, endpoint, now, ip }) {
     const presented = params.refresh_token;
     if (!presented) throw new InvalidRequest('The refresh_token parameter is required.');
     const record = await store.findRefreshToken(hashCredential(presented));
@@ -25,8 +25,15 @@ export const refreshTokenGrant: GrantHandler = {
     // authorization server of the breach" — the whole grant is revoked.
     const graceMs = settings.refreshReuseGraceSeconds * 1000;
     const withinGrace = record.rotatedAt !== null && graceMs > 0 && now - record.rotatedAt < graceMs;
-    if (record.rotatedAt !== null && !withinGrace) {
+    const reuseDetected = async (raced: boolean) => {
       await store.revokeGrant(record.grantId, now, 'refresh_token_reuse');
+      await store.recordAudit?.(
+        { type: 'refresh_token.reuse_detected', actor: client.id, ip: ip ?? null, subject: record.grantId, detail: { clientId: client.id, raced } },
+        now,
+      );
+    };
+    if (record.rotatedAt !== null && !withinGrace) {
+      await reuseDetected(false);
       throw new InvalidGrant(UNUSABLE, 'refresh token reuse: grant revoked');
     }
 
@@ -47,7 +54,7 @@ export const refreshTokenGrant: GrantHandler = {
       return issueTokens(tx, { grant, client, scopes, refreshScopes: record.scopes, settings, endpoint, now });
     });
     if (!issued) {
-      await store.revokeGrant(grant.id, now, 'refresh_token_reuse');
+      await reuseDetected(true);
       throw new InvalidGrant(UNUSABLE, 'refresh token raced by a concurrent request: grant revoked');
     }
     return issued;

@@ -712,7 +712,7 @@ export function registerAdminApi(app: FastifyInstance, ctx: AppContext): void {
           return reply.code(result.status ?? definition.status).send(result.json);
         } catch (error) {
           if (error instanceof ValidationError) {
-            const fields = Object.keys(error.fields).length > 0 ? { ...error.fields } : { '(request)': error.message };
+            const fields: Record<string, string> = Object.keys(error.fields).length > 0 ? { ...error.fields } : { '(request)': error.message };
             if (fields.legacy === LEGACY_RULE) fields.legacy = `${LEGACY_RULE} (set allow_new_legacy to true to override)`;
             return invalid(reply, fields);
           }

@@ -39,7 +39,8 @@ export const TokenParams = z.strictObject({ token_id: z.string().regex(/^adt_[A-
 
 // ---- Clients -----------------------------------------------------------------------
 
-const ttl = (what: string) => z.number().int().positive().nullable().optional().describe(`${what} lifetime in seconds; null for the server default.`);
+const ttl = (what: string, max: string) =>
+  z.number().nullable().optional().describe(`${what} lifetime in whole seconds (1 to ${max}); null for the server default.`);
 
 export const ClientCreate = z.strictObject({
   name: z.string().describe('The application name users see on the consent page (1 to 200 characters).'),
@@ -52,8 +53,8 @@ export const ClientCreate = z.strictObject({
   public: z.boolean().optional().describe('A public client has no secret and must use PKCE. Default false.'),
   legacy: z.boolean().optional().describe('Direct login (the deprecated password grant). Refused for a new client unless allow_new_legacy is true.'),
   allow_new_legacy: z.boolean().optional().describe('The operator’s explicit override of the legacy rule (recorded in the audit log).'),
-  access_token_ttl: ttl('Access token'),
-  refresh_token_ttl: ttl('Refresh token'),
+  access_token_ttl: ttl('Access token', '86400'),
+  refresh_token_ttl: ttl('Refresh token', '34560000'),
   access_token_format: z.enum(['opaque', 'jwt']).nullable().optional().describe('null: the server default.'),
   resource_server: z.boolean().optional().describe('May introspect every access token (RFC 7662).'),
   partner_portal_id: z.string().nullable().optional().describe('The partner behind the client.'),
@@ -96,7 +97,7 @@ export const ClientSearchQuery = z.strictObject({
 });
 
 export const RotateSecret = z.strictObject({
-  overlap_seconds: z.number().int().min(0).optional().describe('How long the previous secret keeps working (default: the server setting, 24 h; at most 30 days).'),
+  overlap_seconds: z.number().optional().describe('How long the previous secret keeps working (default: the server setting, 24 h; at most 30 days).'),
 });
 
 export const SecretRotated = z.object({
@@ -281,7 +282,7 @@ export const ScopeDeleted = z.object({ name: z.string(), deleted: z.literal(true
 
 export const TokenCreate = z.strictObject({
   name: z.string().describe('What uses the token (1 to 100 characters).'),
-  expires_in_days: z.number().int().nullable().optional().describe('1 to 3650; null or absent: never.'),
+  expires_in_days: z.number().nullable().optional().describe('1 to 3650; null or absent: never.'),
 });
 
 export const AdminToken = z.object({
