@@ -14,6 +14,7 @@ import type { AppContext } from './http/context.js';
 import { registerErrorHandling } from './http/errors.js';
 import { parseFormEncoded } from './http/form.js';
 import { loggerOptions } from './http/logging.js';
+import { createMetrics, type Metrics, registerMetrics } from './http/metrics.js';
 import { registerAdminApi } from './http/admin/api.js';
 import { registerAdminConsole } from './http/admin/console.js';
 import { registerApiRoutes } from './http/routes/api.js';
@@ -30,8 +31,10 @@ import { registerSignUpRoutes } from './http/routes/sign-up.js';
 import { registerTokenRoutes } from './http/routes/token.js';
 import { createResourceGuard } from './http/resource-guard.js';
 import { logoOrigin, registerSecurityHeaders } from './http/security-headers.js';
+import { registerNulGuard } from './http/nul-guard.js';
 import { Sessions } from './http/session.js';
 import { scheduleKeyRotation } from './services/keys.js';
+import { KyselyStore } from './store/kysely/store.js';
 import { RedisAttemptCounter } from './store/redis-attempts.js';
 import type { Store } from './store/types.js';
 import type { Brand } from './views/layout.js';
@@ -49,6 +52,8 @@ export interface AppDependencies {
   attempts?: AttemptCounter;
   /** Where the structured logs go instead of stdout (tests read them back). */
   logStream?: NodeJS.WritableStream;
+  /** Prometheus metrics; default: a fresh registry for this app. */
+  metrics?: Metrics;
 }
 
 export function issuerOf(config: Config): string {
@@ -83,6 +88,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // While draining (SIGTERM), a request that arrives on an open keep-alive connection
+    // is still served, with "Connection: close", rather than refused with a 503.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   });
 
@@ -154,11 +162,20 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     });
     app.addHook('onClose', async () => schedule?.stop());
   }
-  const ctx: AppContext = { config, preset, settings, store, clock, sessions, throttle, brand, guard };
+  const metrics = deps.metrics ?? createMetrics();
+  registerMetrics(app, metrics, { serve: config.metricsEnabled });
+  // Security events (reuse, failed sign-ins, lockouts) are counted as the store records them.
+  if (store instanceof KyselyStore) {
+    const unsubscribe = store.onAudit((event) => metrics.observeAudit(event));
+    app.addHook('onClose', async () => unsubscribe());
+    metrics.watchPool(store);
+  }
+  const ctx: AppContext = { config, preset, settings, store, clock, sessions, throttle, brand, guard, metrics };
 
   const logo = logoOrigin(config.brandLogoUrl);
   registerSecurityHeaders(app, { imageOrigins: logo ? [logo] : [] });
   registerErrorHandling(app);
+  registerNulGuard(app);
   registerHealthRoutes(app, ctx);
   registerAuthorizeRoutes(app, ctx);
   registerTokenRoutes(app, ctx);

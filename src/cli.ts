@@ -4,7 +4,8 @@ import { registerAdminCommands } from './cli/admin-commands.js';
 import { cliActor, collect, positiveInt, print, splitScopes, type StoreFlags, storeOptions, UsageError, withStore } from './cli/common.js';
 import type { Client, Partner } from './core/model.js';
 import { presets } from './config/presets/index.js';
-import { ConfigError, loadConfig } from './config/schema.js';
+import { configurationDocs } from './config/docs.js';
+import { ConfigError, configSchema, DEFAULT_CONFIG_FILE, ENV_VARS, loadConfig, maskedConfig, resolveConfig } from './config/schema.js';
 import { firstRunBanner, startServer } from './server.js';
 import {
   changeClient,
@@ -49,42 +50,68 @@ export function buildCli(): Command {
     .showSuggestionAfterError(false)
     .exitOverride();
 
-  program
-    .command('serve')
-    .description('serve the authorization server')
-    .option('--port <port>', 'port (env PORT, default 3000)')
-    .option('--host <host>', 'interface (env HOST, default 127.0.0.1)')
-    .option('--preset <name>', 'API preset (env LATCHKEY_PRESET, default "default")')
-    .option('--data-dir <dir>', 'SQLite data directory (env LATCHKEY_DATA_DIR, default ./data)')
-    .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL)')
-    .option('--issuer <url>', 'public base URL (env LATCHKEY_ISSUER)')
-    .action(async (flags: { port?: string; host?: string; preset?: string; dataDir?: string; databaseUrl?: string; issuer?: string }) => {
-      const config = loadConfig(flags);
-      const server = await startServer(config);
-      const { issuer } = server;
-      if (server.firstRun) process.stdout.write(firstRunBanner(server.firstRun, issuer, presets[config.preset]?.authorizeEndpoints[0]?.path));
-      process.stdout.write(`Latchkey (${config.preset} preset) listening on ${server.url}; issuer ${issuer}\n`);
-      let signals = 0;
-      const shutdown = (signal: string) => {
-        signals += 1;
-        if (signals > 1) process.exit(1);
-        server.app.log.info({ signal }, 'shutting down');
-        server.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            server.app.log.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
+  const serve = program.command('serve').description('serve the authorization server').option('--config <file>', `config file (default ./${DEFAULT_CONFIG_FILE} when present)`);
+  // Every setting has a flag, generated from the schema: --data-dir for dataDir, and so on.
+  for (const [key, field] of Object.entries(configSchema.shape)) {
+    const variable = Object.entries(ENV_VARS).find(([name, setting]) => setting === key && name.startsWith('LATCHKEY_'))?.[0];
+    serve.option(`--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)} <value>`, `${field.description ?? key}${variable ? ` (env ${variable})` : ''}`);
+  }
+  serve.action(async (flags: Record<string, string | undefined>) => {
+    const { config: file, ...settings } = flags;
+    const config = loadConfig(settings, process.env, { file });
+    const server = await startServer(config);
+    const { issuer } = server;
+    if (server.firstRun) process.stdout.write(firstRunBanner(server.firstRun, issuer, presets[config.preset]?.authorizeEndpoints[0]?.path));
+    process.stdout.write(`Latchkey (${config.preset} preset) listening on ${server.url}; issuer ${issuer}\n`);
+    let signals = 0;
+    const shutdown = (signal: string) => {
+      signals += 1;
+      if (signals > 1) process.exit(1);
+      server.app.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: draining in-flight requests');
+      server.stop().then(
+        ({ drained }) => {
+          server.app.log.info({ drained }, 'stopped');
+          process.exit(drained ? 0 : 1);
+        },
+        (error: unknown) => {
+          server.app.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  });
+
+  const configCommand = program.command('config').description('the settings: validate them, print them, document them');
+  configCommand
+    .command('check')
+    .description('validate the configuration (file, environment) and print the effective settings, secrets masked')
+    .option('--config <file>', `config file (default ./${DEFAULT_CONFIG_FILE} when present)`)
+    .option('--json', 'print one JSON object')
+    .action((flags: { config?: string; json?: boolean }) => {
+      const { config, file, origins } = resolveConfig({}, process.env, { file: flags.config });
+      const masked = maskedConfig(config);
+      const keys = Object.keys(configSchema.shape);
+      const width = Math.max(...keys.map((key) => key.length));
+      const show = (value: unknown) => (value === undefined ? '(unset)' : String(value));
+      print(
+        flags.json,
+        { valid: true, file: file ?? null, config: masked, sources: origins },
+        [`Configuration is valid${file ? ` (file ${file})` : ' (no config file)'}.`, ...keys.map((key) => `  ${key.padEnd(width)}  ${show(masked[key])}  [${origins[key] ?? 'default'}]`)].join('\n'),
+      );
+    });
+  configCommand
+    .command('docs')
+    .description('print docs/configuration.md: every setting, generated from the schema')
+    .action(() => {
+      process.stdout.write(configurationDocs());
     });
 
   storeOptions(program.command('migrate').description('bring the database schema up to date'))
     .option('--dry-run', 'list the migrations that would run, and run none')
     .action(async (flags: StoreFlags & { dryRun?: boolean }) => {
-      const config = loadConfig({ databaseUrl: flags.databaseUrl, dataDir: flags.dataDir });
+      const config = loadConfig({ databaseUrl: flags.databaseUrl, dataDir: flags.dataDir }, process.env, { file: flags.config });
       const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
       try {
         const pending = await pendingMigrations(store);
@@ -218,7 +245,7 @@ export function buildCli(): Command {
     .option('--overlap <seconds>', 'how long the previous secret keeps working (default 86400)', positiveInt)
     .action(async (clientId: string, flags: StoreFlags & { overlap?: number }) => {
       await withStore(flags, async (store) => {
-        const overlap = flags.overlap ?? loadConfig({}).secretRotationOverlapSeconds;
+        const overlap = flags.overlap ?? loadConfig({}, process.env, { file: flags.config }).secretRotationOverlapSeconds;
         const secret = await rotateClientSecret(store, clientId, overlap, Date.now(), { by: cliActor() });
         const until = new Date(Date.now() + overlap * 1000).toISOString();
         print(

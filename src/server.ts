@@ -2,12 +2,13 @@
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, issuerOf } from './app.js';
+import { createMetrics } from './http/metrics.js';
 import { systemClock } from './core/clock.js';
 import type { Config } from './config/schema.js';
 import { ensureSigningKey } from './core/signing-keys.js';
 import { bootstrapIfEmpty, type FirstRun } from './services/bootstrap.js';
 import { startHousekeeping } from './services/housekeeping.js';
-import { migrateToLatest, openStore } from './store/open.js';
+import { migrateToLatest, openStore, withStartupLock } from './store/open.js';
 import type { KyselyStore } from './store/kysely/store.js';
 
 export interface RunningServer {
@@ -17,7 +18,13 @@ export interface RunningServer {
   /** The issuer in use (with the bound port when started on port 0). */
   issuer: string;
   firstRun: FirstRun | undefined;
-  stop(): Promise<void>;
+  /**
+   * Stops accepting connections, lets the requests in flight finish (for at most
+   * `graceSeconds`, default config.shutdownGraceSeconds; then the connections
+   * still open are cut), stops the housekeeping and closes the database.
+   * Resolves to whether every request in flight could finish.
+   */
+  stop(graceSeconds?: number): Promise<{ drained: boolean }>;
 }
 
 /** A free port on the host, so that `--port 0` still yields a truthful issuer URL. */
@@ -35,13 +42,18 @@ function freePort(host: string): Promise<number> {
 export async function startServer(requested: Config): Promise<RunningServer> {
   // The issuer is derived from the port when not configured, so port 0 is resolved first.
   const config = requested.port === 0 && !requested.issuer ? { ...requested, port: await freePort(requested.host) } : requested;
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const metrics = createMetrics({ processMetrics: true });
+  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, onQuery: metrics.observeQuery });
   try {
-    await migrateToLatest(store);
-    const firstRun = await bootstrapIfEmpty(store, issuerOf(config), systemClock.now());
-    // The JWT signing key is generated on first start, so /oauth/jwks.json has it before any token.
-    await ensureSigningKey(store, systemClock.now());
-    const app = await buildApp({ config, store });
+    // Several instances may start at once on one database: one at a time migrates and bootstraps.
+    const firstRun = await withStartupLock(store, async () => {
+      await migrateToLatest(store);
+      const created = await bootstrapIfEmpty(store, issuerOf(config), systemClock.now());
+      // The JWT signing key is generated on first start, so /oauth/jwks.json has it before any token.
+      await ensureSigningKey(store, systemClock.now());
+      return created;
+    });
+    const app = await buildApp({ config, store, metrics });
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -49,21 +61,40 @@ export async function startServer(requested: Config): Promise<RunningServer> {
     const housekeeper = startHousekeeping(store, {
       intervalSeconds: config.housekeepingIntervalSeconds,
       now: () => systemClock.now(),
-      onSweep: (counts) => app.log.info({ swept: counts }, 'housekeeping sweep'),
-      onError: (error) => app.log.warn({ err: error }, 'housekeeping sweep failed'),
+      onSweep: (counts) => {
+        metrics.observeSweep(counts);
+        app.log.info({ swept: counts }, 'housekeeping sweep');
+      },
+      onError: (error) => {
+        metrics.observeSweepFailure();
+        app.log.warn({ err: error }, 'housekeeping sweep failed');
+      },
     });
-    let stopping: Promise<void> | undefined;
+    let stopping: Promise<{ drained: boolean }> | undefined;
     return {
       app,
       store,
       url,
       issuer: issuerOf(config),
       firstRun,
-      stop: () => {
-        stopping ??= housekeeper
-          .stop()
-          .then(() => app.close())
-          .then(() => store.close());
+      stop: (graceSeconds = config.shutdownGraceSeconds) => {
+        stopping ??= (async () => {
+          let drained = true;
+          const deadline = setTimeout(() => {
+            drained = false;
+            app.log.warn({ graceSeconds }, 'shutdown deadline passed: closing the connections still open');
+            app.server.closeAllConnections();
+          }, graceSeconds * 1000);
+          try {
+            // app.close() stops accepting at once, closes idle keep-alive connections,
+            // and resolves when the requests in flight have been answered.
+            await Promise.all([app.close(), housekeeper.stop()]);
+          } finally {
+            clearTimeout(deadline);
+            await store.close();
+          }
+          return { drained };
+        })();
         return stopping;
       },
     };
@@ -88,6 +119,7 @@ export function firstRunBanner(firstRun: FirstRun, issuer: string, authorizePath
     '',
     `  Admin user      ${firstRun.adminEmail}`,
     `  Admin password  ${firstRun.adminPassword}`,
+    `  Admin console   ${issuer}/admin`,
     '',
     '  Demo client',
     `    client_id      ${firstRun.clientId}`,

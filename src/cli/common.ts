@@ -22,6 +22,7 @@ export function splitScopes(value: string | undefined): string[] | undefined {
 }
 
 export interface StoreFlags {
+  config?: string;
   databaseUrl?: string;
   dataDir?: string;
   json?: boolean;
@@ -29,7 +30,7 @@ export interface StoreFlags {
 
 /** Opens the configured store, up to date, for one command. */
 export async function withStore<T>(flags: StoreFlags, work: (store: KyselyStore) => Promise<T>): Promise<T> {
-  const config = loadConfig({ databaseUrl: flags.databaseUrl, dataDir: flags.dataDir });
+  const config = loadConfig({ databaseUrl: flags.databaseUrl, dataDir: flags.dataDir }, process.env, { file: flags.config });
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     await migrateToLatest(store);
@@ -46,6 +47,7 @@ export function print(json: boolean | undefined, value: Record<string, unknown>,
 
 export function storeOptions(command: Command): Command {
   return command
+    .option('--config <file>', 'config file (default ./latchkey.config.json when present)')
     .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL); SQLite under --data-dir otherwise')
     .option('--data-dir <dir>', 'where the SQLite database lives (env LATCHKEY_DATA_DIR)')
     .option('--json', 'print one JSON object');

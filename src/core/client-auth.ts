@@ -22,8 +22,12 @@ function parseBasic(header: string): { clientId: string; secret: string } {
   const colon = decoded.indexOf(':');
   if (colon <= 0) throw new InvalidClient('Basic credentials without client id or colon', true);
   try {
-    return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
-  } catch {
+    const clientId = formDecode(decoded.slice(0, colon));
+    // No client id contains NUL, and PostgreSQL cannot compare text with one (a 500 before this check).
+    if (clientId.includes('\u0000')) throw new InvalidClient('Basic client id with a NUL character', true);
+    return { clientId, secret: formDecode(decoded.slice(colon + 1)) };
+  } catch (error) {
+    if (error instanceof InvalidClient) throw error;
     throw new InvalidClient('Basic credentials are not form-encoded', true);
   }
 }

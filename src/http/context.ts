@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Preset } from '../config/presets/index.js';
 import type { Store } from '../store/types.js';
 import type { Brand } from '../views/layout.js';
+import type { Metrics } from './metrics.js';
 import type { ResourceGuard } from './resource-guard.js';
 import type { Sessions } from './session.js';
 
@@ -22,6 +23,8 @@ export interface AppContext {
   brand: Brand;
   /** Protects API routes with access tokens: `{ preHandler: ctx.guard({ scopes: ['read'] }) }` (README). */
   guard: ResourceGuard;
+  /** Prometheus metrics (GET /metrics). */
+  metrics: Metrics;
 }
 
 export type ErrorFormat = 'oauth' | 'page' | 'json';

@@ -18,13 +18,16 @@ export interface Actor {
   /** The address the request came from; null on the command line. */
   ip: string | null;
   via: 'console' | 'api' | 'cli' | 'system';
+  /** For an admin API token: the admin user it belongs to, if any (recorded with every event). */
+  onBehalfOf?: string | null | undefined;
 }
 
 export const SYSTEM: Actor = { actor: null, ip: null, via: 'system' };
 
 /** An audit event for an action by `by`; the channel is kept in the detail. */
 export function auditEvent(by: Actor, type: string, subject: string | null, detail: Record<string, unknown> = {}): AuditEvent {
-  return { type, actor: by.actor, ip: by.ip, subject, detail: by.via === 'system' ? detail : { ...detail, via: by.via } };
+  if (by.via === 'system') return { type, actor: by.actor, ip: by.ip, subject, detail };
+  return { type, actor: by.actor, ip: by.ip, subject, detail: { ...detail, via: by.via, ...(by.onBehalfOf ? { onBehalfOf: by.onBehalfOf } : {}) } };
 }
 
 /** The audit log filter as typed by an operator (query string, CLI flags). */

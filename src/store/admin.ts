@@ -127,6 +127,8 @@ export interface AdminRepository {
   // Clients
   searchClients(search: ClientSearch): Promise<{ clients: Client[]; total: number }>;
   findClientRecord(clientId: string): Promise<ClientRecord | undefined>;
+  /** The client's secrets that work at `now` (two during a rotation's overlap), newest first; never the hashes. */
+  activeClientSecrets(clientId: string, now: number): Promise<Array<{ createdAt: number; expiresAt: number | null }>>;
   /** Live connections per client, for the given clients. */
   countLiveGrants(clientIds: readonly string[]): Promise<Map<string, number>>;
   /**

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, type MigrationResult, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, type LogEvent, sql, type MigrationResult, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { type Dialect, LatchkeyMigrations } from './kysely/migrations/index.js';
 import type { Database } from './kysely/schema.js';
@@ -16,6 +16,8 @@ export interface StoreOptions {
   /** ":memory:" or a file path; overrides dataDir. */
   sqliteFile?: string | undefined;
   poolSize?: number | undefined;
+  /** Called with each query's duration (Kysely's log): metrics. */
+  onQuery?: ((event: LogEvent) => void) | undefined;
 }
 
 export function dialectOf(options: StoreOptions): Dialect {
@@ -41,7 +43,10 @@ export function openStore(options: StoreOptions): KyselyStore {
     // listener Node would crash. The pool already discards that connection and opens
     // another on demand, and a query in flight gets its own error.
     pool.on('error', () => {});
-    return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+    return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: options.onQuery }), 'postgres', {
+      audit: new Set(),
+      pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    });
   }
   let file = options.sqliteFile;
   if (file === undefined) {
@@ -54,7 +59,7 @@ export function openStore(options: StoreOptions): KyselyStore {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+  return new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: options.onQuery }), 'sqlite');
 }
 
 function migrator(store: KyselyStore): Migrator {
@@ -72,4 +77,27 @@ export async function migrateToLatest(store: KyselyStore): Promise<MigrationResu
 export async function pendingMigrations(store: KyselyStore): Promise<string[]> {
   const migrations = await migrator(store).getMigrations();
   return migrations.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+}
+
+/** The advisory lock key of the first-start steps ("LKST"). */
+const STARTUP_LOCK = 0x4c4b5354;
+
+/**
+ * Runs the start-up steps (migrations, first-run bootstrap, the first signing
+ * key) while holding a PostgreSQL advisory lock, so that instances started at
+ * the same moment on one database do them one after the other: the first
+ * migrates and bootstraps, the others find it done. The lock is held on its own
+ * connection (the work uses others) and released even if the work fails; a
+ * crashed instance's lock goes with its connection. SQLite runs the work as is.
+ */
+export async function withStartupLock<T>(store: KyselyStore, work: () => Promise<T>): Promise<T> {
+  if (store.dialect !== 'postgres') return work();
+  return (store.db as Kysely<Database>).connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${STARTUP_LOCK})`.execute(connection);
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock(${STARTUP_LOCK})`.execute(connection);
+    }
+  });
 }

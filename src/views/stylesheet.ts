@@ -132,7 +132,10 @@ select[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--dan
 .table tbody tr:last-child th, .table tbody tr:last-child td { border-bottom: 0; }
 .table.numbers td { text-align: right; font-variant-numeric: tabular-nums; }
 .table tfoot th, .table tfoot td { border-top: 2px solid var(--line); border-bottom: 0; font-weight: 700; }
-.table code { overflow-wrap: anywhere; }
+.table code { white-space: nowrap; }
+.admin .facts { background: var(--card); border: 1px solid var(--line); }
+.inline-form { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0.75rem 1rem; }
+.inline-form .field { flex: 0 1 20rem; margin-top: 0; }
 .row-actions { white-space: nowrap; }
 .row-actions > * + * { margin-left: 0.75rem; }
 .badge { display: inline-block; padding: 0 0.5rem; border: 1px solid var(--line); border-radius: 999px; background: var(--bg); color: var(--fg); font-size: 0.8rem; font-weight: 600; }

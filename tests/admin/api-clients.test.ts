@@ -99,7 +99,7 @@ for (const dialect of await dialects()) {
       assert.equal(detail.live_connections, 0);
       assert.ok(!shown.body.includes('lk_cs_'), 'a client is never shown with its secret');
       const listed = await server.api('GET', '/admin/api/clients');
-      assert.ok(!listed.body.includes('lk_cs_'));
+      assert.ok(!listed.body.includes('lk_cs_'), '!listed.body.includes(\'lk_cs_\')');
 
       const rows = await server.store.db.selectFrom('client_secrets').select('secret_hash').where('client_id', '=', created.client_id).execute();
       assert.deepEqual(rows, [{ secret_hash: hashCredential(created.client_secret as string) }]);
@@ -108,6 +108,7 @@ for (const dialect of await dialects()) {
       assert.equal(event?.actor, server.tokenId, 'the admin token is the actor');
       assert.equal(event?.ip, '127.0.0.1');
       assert.equal(event?.detail.via, 'api');
+      assert.equal(event?.detail.onBehalfOf, server.admin.id, 'and the admin the token belongs to');
       assert.ok(!JSON.stringify(event).includes(created.client_secret as string), 'the audit log has no secret');
 
       const publicClient = await create({ name: 'Mobile', public: true, redirect_uris: ['com.example.app:/cb'] });
@@ -176,7 +177,7 @@ for (const dialect of await dialects()) {
         const error = S.ApiError.parse(response.json());
         assert.equal(error.error, 'invalid_request');
         assert.deepEqual(Object.keys(error.fields ?? {}).sort(), [...fields].sort(), `${JSON.stringify(body)}: ${response.body}`);
-        assert.ok(error.error_description.length > 0);
+        assert.ok(error.error_description.length > 0, 'error.error_description.length > 0');
       }
       const missingName = await server.api('POST', '/admin/api/clients', { redirect_uris: [REDIRECT_URI] });
       assert.equal(missingName.json().fields.name, 'This field is required.');
@@ -268,8 +269,12 @@ for (const dialect of await dialects()) {
       assert.equal(rotated.statusCode, 200, rotated.body);
       const body = S.SecretRotated.parse(rotated.json());
       assert.notEqual(body.client_secret, old);
-      assert.ok(Math.abs(Date.parse(body.previous_secret_expires_at) - (server.clock.now() + 3_600_000)) < 60_000);
+      assert.ok(Math.abs(Date.parse(body.previous_secret_expires_at) - (server.clock.now() + 3_600_000)) < 60_000, 'Math.abs(Date.parse(body.previous_secret_expires_at) - (server.clock.now() + 3_600_000)...');
       assert.equal(await authenticates(client.client_id, old), true, 'the old secret works during the overlap');
+      const during = S.ClientDetail.parse((await server.api('GET', `/admin/api/clients/${client.client_id}`)).json());
+      assert.equal(during.secrets.length, 2, 'two secrets work during the overlap');
+      assert.equal(during.secrets[0]?.expires_at, null, 'the new one does not expire');
+      assert.equal(during.secrets[1]?.expires_at, body.previous_secret_expires_at);
       assert.equal(await authenticates(client.client_id, body.client_secret), true);
       const [event] = await auditEvents(server.store, 'client.secret_rotated', client.client_id);
       assert.equal(event?.actor, server.tokenId);
@@ -284,7 +289,7 @@ for (const dialect of await dialects()) {
 
       const tooLong = await server.api('POST', `/admin/api/clients/${client.client_id}/rotate-secret`, { overlap_seconds: 90 * 86_400 });
       assert.equal(tooLong.statusCode, 400);
-      assert.ok(tooLong.json().fields.overlap_seconds);
+      assert.ok(tooLong.json().fields.overlap_seconds, 'tooLong.json().fields.overlap_seconds');
       const publicClient = await create({ name: 'No Secret', public: true });
       const noSecret = await server.api('POST', `/admin/api/clients/${publicClient.client_id}/rotate-secret`, {});
       assert.equal(noSecret.statusCode, 400);

@@ -49,13 +49,13 @@ for (const dialect of await dialects()) {
       const other = await partner('Other');
       const taken = await server.api('PATCH', `/admin/api/partners/${other.partner_id}`, { partner_portal_id: `${acme.partner_portal_id}-2` });
       assert.equal(taken.statusCode, 400);
-      assert.ok(taken.json().fields.partner_portal_id);
+      assert.ok(taken.json().fields.partner_portal_id, 'taken.json().fields.partner_portal_id');
       const [event] = await auditEvents(server.store, 'partner.updated', acme.partner_id);
       assert.equal(event?.actor, server.tokenId);
       assert.equal(event?.detail.previousPartnerPortalId, acme.partner_portal_id);
 
       const all = S.PartnerList.parse((await server.api('GET', '/admin/api/partners')).json());
-      assert.ok(all.partners.some((entry) => entry.partner_id === acme.partner_id));
+      assert.ok(all.partners.some((entry) => entry.partner_id === acme.partner_id), 'all.partners.some((entry) => entry.partner_id === acme.partner_id)');
     });
 
     test('the report counts accounts created through the partner and connections made by its clients, per UTC month', async () => {
@@ -93,7 +93,7 @@ for (const dialect of await dialects()) {
         { month: '2024-02', accounts: 0, connections: 1 },
         { month: '2024-03', accounts: 1, connections: 1 },
       ]);
-      assert.deepEqual(report.totals, { accounts: 3, connections: 2 }, 'a client’s own (machine) connection is not a customer connection');
+      assert.deepEqual(report.totals, { accounts: 3, connections: 2 }, "a client's own (machine) connection is not a customer connection");
 
       const summary = S.PartnerSummary.parse((await server.api('GET', `/admin/api/partners/${p.partner_id}`)).json());
       assert.deepEqual([summary.clients, summary.accounts, summary.connections], [1, 3, 3]);
@@ -140,7 +140,7 @@ for (const dialect of await dialects()) {
       assert.equal(defaulted.months.length, 12, 'the last twelve months by default');
     });
 
-    test('a connection made through a partner’s client in the browser counts, and stays counted after the client is destroyed', async () => {
+    test("a connection made through a partner's client in the browser counts, and stays counted after the client is destroyed", async () => {
       const p = await partner('Initech');
       const created = await server.api('POST', '/admin/api/clients', {
         name: 'Initech App',
@@ -183,23 +183,23 @@ for (const dialect of await dialects()) {
       const weak = await server.api('POST', '/admin/api/users', { email: `${unique('weak')}@example.com`, password: 'short' });
       assert.match(weak.json().fields.password, /10 characters/);
       const kinds = await server.api('POST', '/admin/api/users', { email: `${unique('kind')}@example.com`, password: PASSWORD, accounts: [{ name: 'X', kind: 'Big Corp!' }] });
-      assert.ok(kinds.json().fields['accounts.0.kind']);
+      assert.ok(kinds.json().fields['accounts.0.kind'], 'kinds.json().fields[\'accounts.0.kind\']');
       const notEmail = await server.api('POST', '/admin/api/users', { email: 'nobody', password: PASSWORD });
-      assert.ok(notEmail.json().fields.email);
+      assert.ok(notEmail.json().fields.email, 'notEmail.json().fields.email');
 
       const search = async (q: string) => S.UserList.parse((await server.api('GET', `/admin/api/users?q=${encodeURIComponent(q)}`)).json()).users.map((found) => found.user_id);
       assert.deepEqual(await search(email.slice(0, 12).toUpperCase()), [user.user_id]);
-      assert.ok((await search('hopper')).includes(user.user_id));
+      assert.ok((await search('hopper')).includes(user.user_id), '(await search(\'hopper\')).includes(user.user_id)');
       assert.deepEqual(await search(user.user_id), [user.user_id]);
 
-      const { client, secret } = await makeClient(server.store, { name: 'Grace’s App' });
+      const { client, secret } = await makeClient(server.store, { name: "Grace's App" });
       const tokens = await server.connect(client.id, secret, email);
       assert.equal(await server.me(tokens.access_token), 200);
       const shown = await server.api('GET', `/admin/api/users/${encodeURIComponent(email)}`);
       const detail = S.UserDetail.parse(shown.json());
       assert.equal(detail.user.user_id, user.user_id);
       assert.equal(detail.accounts.length, 2);
-      assert.deepEqual(detail.connections.map((connection) => connection.client_name), ['Grace’s App']);
+      assert.deepEqual(detail.connections.map((connection) => connection.client_name), ["Grace's App"]);
       assert.ok(!shown.body.includes('argon2'), 'no password hash');
       assert.equal((await server.api('GET', '/admin/api/users/usr_nosuchuser')).statusCode, 404);
     });
@@ -244,7 +244,7 @@ for (const dialect of await dialects()) {
       await server.api('POST', `/admin/api/users/${user.id}/unlock`, {});
       const tooLong = await server.api('POST', `/admin/api/users/${user.id}/lock`, { reason: 'x'.repeat(501) });
       assert.equal(tooLong.statusCode, 400);
-      assert.ok(tooLong.json().fields.reason);
+      assert.ok(tooLong.json().fields.reason, 'tooLong.json().fields.reason');
     });
 
     test('revoking a connection stops its tokens at once; revoking it again says so', async () => {
@@ -252,7 +252,7 @@ for (const dialect of await dialects()) {
       await makeUser(server.store, email);
       const tokens = await server.connect(server.client.id, server.secret, email);
       const [grant] = (await server.store.admin.listGrants({ clientId: server.client.id, includeRevoked: false, limit: 500 })).filter((entry) => entry.userEmail === email);
-      assert.ok(grant);
+      assert.ok(grant, 'grant');
       const revoked = await server.api('POST', `/admin/api/grants/${grant.id}/revoke`, { reason: 'partner asked' });
       assert.equal(revoked.statusCode, 200, revoked.body);
       const body = S.ConnectionRevoked.parse(revoked.json());

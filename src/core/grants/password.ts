@@ -4,7 +4,7 @@
  * so it is offered only where a preset documents it, and only to clients
  * flagged legacy: "This action is only available for legacy clients."
  */
-import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, OAuthError, TemporarilyUnavailable } from '../errors.js';
 import { verifyPassword } from '../passwords.js';
 import { defaultScopes, isSubset, parseScope } from '../scope.js';
 import { issueTokens } from '../tokens.js';
@@ -35,8 +35,14 @@ export const passwordGrant: GrantHandler = {
     };
     // The same per-account and per-IP lockout as the sign-in page, so guessing
     // through this grant is no cheaper than guessing there.
+    // When the shared counters (Redis or the database) cannot be reached the
+    // grant fails closed, like the sign-in page: 503 temporarily_unavailable,
+    // never a password check without the limit (and never a 500).
     const outcome = throttle
-      ? await throttle.attempt({ login: username, ip: ip ?? null, userId: null, channel: 'password_grant' }, verify)
+      ? await throttle.attempt({ login: username, ip: ip ?? null, userId: null, channel: 'password_grant' }, verify).catch((error: unknown) => {
+          if (error instanceof OAuthError) throw error;
+          throw new TemporarilyUnavailable('Sign-in is unavailable right now; try again in a minute.', 'password grant: counters unavailable');
+        })
       : await verify().then((value) => (value ? { status: 'ok' as const, value } : { status: 'failed' as const }));
     if (outcome.status === 'locked') {
       throw new InvalidGrant('Too many failed attempts. Try again later.', `password grant: ${outcome.scope} locked`);

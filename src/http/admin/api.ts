@@ -167,10 +167,16 @@ export function adminApiRoutes(ctx: AppContext): ApiRoute[] {
       tag: 'Clients',
       params: S.ClientParams,
       response: S.ClientDetail,
-      async handle({ params }) {
+      async handle({ params, now }) {
         const json = await clientJson(params.client_id);
-        const live = await store.admin.countLiveGrants([params.client_id]);
-        return { json: { ...json, live_connections: live.get(params.client_id) ?? 0 } };
+        const [live, secrets] = await Promise.all([store.admin.countLiveGrants([params.client_id]), store.admin.activeClientSecrets(params.client_id, now)]);
+        return {
+          json: {
+            ...json,
+            live_connections: live.get(params.client_id) ?? 0,
+            secrets: secrets.map((secret) => ({ created_at: iso(secret.createdAt), expires_at: iso(secret.expiresAt) })),
+          },
+        };
       },
     }),
     route({
@@ -484,6 +490,7 @@ export function adminApiRoutes(ctx: AppContext): ApiRoute[] {
       summary: 'Unlock a user',
       tag: 'Users',
       params: S.UserParams,
+      body: S.UnlockUser,
       response: S.UserUnlocked,
       async handle({ params, by, now }) {
         return { json: { user: userView(await unlockUser(store, params.user, now, { by })) } };
@@ -699,7 +706,7 @@ export function registerAdminApi(app: FastifyInstance, ctx: AppContext): void {
             query: query.data,
             body,
             token,
-            by: { actor: token.id, ip: request.ip, via: 'api' },
+            by: { actor: token.id, ip: request.ip, via: 'api', onBehalfOf: token.createdBy },
             now: ctx.clock.now(),
           });
           reply.header('cache-control', 'no-store');
@@ -777,7 +784,13 @@ export function openApiDocument(routes: readonly ApiRoute[], issuer: string): Js
       tags: [definition.tag],
       parameters: [...parametersOf(definition.params, 'path'), ...parametersOf(definition.query, 'query')],
       ...(definition.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(definition.body, 'input') } } } }
+        ? {
+            requestBody: {
+              // Optional when every field is: an empty body is then the same as {}.
+              required: !definition.body.safeParse({}).success,
+              content: { 'application/json': { schema: jsonSchema(definition.body, 'input') } },
+            },
+          }
         : {}),
       responses,
     };
@@ -787,6 +800,7 @@ export function openApiDocument(routes: readonly ApiRoute[], issuer: string): Js
       operationId: 'openApi',
       summary: 'This description',
       tags: ['Meta'],
+      parameters: [],
       security: [],
       responses: { '200': { description: 'The OpenAPI 3.1 description of the admin API.', content: { 'application/json': { schema: { type: 'object' } } } } },
     },

@@ -44,6 +44,7 @@ import { userListPage, userPage } from '../../views/admin/users.js';
 import type { AppContext } from '../context.js';
 import { sendErrorPage } from '../errors.js';
 import { isFormParams } from '../form.js';
+import { rememberReturnTo } from '../return-to.js';
 import { contentSecurityPolicy, logoOrigin } from '../security-headers.js';
 import { Sessions } from '../session.js';
 
@@ -137,6 +138,8 @@ export function registerAdminConsole(app: FastifyInstance, ctx: AppContext): voi
     const session = await sessions.current(request);
     const user = session?.userId ? await store.findUser(session.userId) : undefined;
     if (!session || !user || user.lockedAt !== null) {
+      // Back here after signing in (GET pages only: a form post is not replayed).
+      if (request.method === 'GET') rememberReturnTo(reply, request.url.split('?')[0] ?? '', ctx.settings.issuer.startsWith('https://'));
       reply.redirect('/login', 303);
       return undefined;
     }
@@ -155,9 +158,23 @@ export function registerAdminConsole(app: FastifyInstance, ctx: AppContext): voi
   type Handler = (request: FastifyRequest, reply: FastifyReply, who: ConsoleAdmin) => Promise<unknown>;
   type FormHandler = (request: FastifyRequest, reply: FastifyReply, who: ConsoleAdmin, form: Form) => Promise<unknown>;
 
+  /**
+   * What a handler did not expect still gets the right page: something another
+   * admin removed meanwhile is a 404, input a service refused is a 400.
+   */
+  async function guarded(reply: FastifyReply, work: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof NotFoundError) return sendErrorPage(reply, 404, 'Not found', `${error.message[0]?.toUpperCase() ?? ''}${error.message.slice(1)}. It may have just been removed.`);
+      if (error instanceof ValidationError) return sendErrorPage(reply, 400, 'This cannot be done', error.message);
+      throw error;
+    }
+  }
+
   const view = (handler: Handler) => async (request: FastifyRequest, reply: FastifyReply) => {
     const who = await admin(request, reply);
-    return who ? handler(request, reply, who) : reply;
+    return who ? guarded(reply, () => handler(request, reply, who)) : reply;
   };
 
   /** A form post: an administrator, with the session's CSRF token. */
@@ -168,7 +185,7 @@ export function registerAdminConsole(app: FastifyInstance, ctx: AppContext): voi
     if (!Sessions.csrfValid(who.session, form.csrf_token)) {
       return sendErrorPage(reply, 403, 'This form has expired', 'Reload the page and try again.');
     }
-    return handler(request, reply, who, form);
+    return guarded(reply, () => handler(request, reply, who, form));
   };
 
   const notFound = (reply: FastifyReply, what: string) => sendErrorPage(reply, 404, `${what} not found`, `There is no such ${what.toLowerCase()}. It may have been removed.`);
@@ -262,10 +279,11 @@ export function registerAdminConsole(app: FastifyInstance, ctx: AppContext): voi
     view(async (request, reply, who) => {
       const client = await clientOf(request, reply);
       if (!client) return reply;
-      const [partner, connections, live] = await Promise.all([
+      const [partner, connections, live, secrets] = await Promise.all([
         partnerById(client.partnerId),
         store.admin.listGrants({ clientId: client.id, includeRevoked: true, limit: PAGE_SIZE }),
         store.admin.countLiveGrants([client.id]),
+        store.admin.activeClientSecrets(client.id, clock.now()),
       ]);
       const notices: Record<string, string> = {
         updated: `${client.name} was updated.`,
@@ -279,6 +297,7 @@ export function registerAdminConsole(app: FastifyInstance, ctx: AppContext): voi
           partner,
           connections,
           liveConnections: live.get(client.id) ?? 0,
+          secrets,
           defaultOverlapSeconds: ctx.config.secretRotationOverlapSeconds,
           notice: notices[queryString(request, 'done')],
         }),
@@ -356,10 +375,11 @@ export function registerAdminConsole(app: FastifyInstance, ctx: AppContext): voi
         return send(reply, secretRotatedPage({ frame: who.frame, client, secret, previousUntil: now + overlap * 1000, now }));
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
-        const [partner, connections, live] = await Promise.all([
+        const [partner, connections, live, secrets] = await Promise.all([
           partnerById(client.partnerId),
           store.admin.listGrants({ clientId: client.id, includeRevoked: true, limit: PAGE_SIZE }),
           store.admin.countLiveGrants([client.id]),
+          store.admin.activeClientSecrets(client.id, clock.now()),
         ]);
         return send(
           reply,
@@ -369,6 +389,7 @@ export function registerAdminConsole(app: FastifyInstance, ctx: AppContext): voi
             partner,
             connections,
             liveConnections: live.get(client.id) ?? 0,
+            secrets,
             defaultOverlapSeconds: ctx.config.secretRotationOverlapSeconds,
             error: error.message,
           }),

@@ -81,7 +81,12 @@ export const Client = z.object({
   updated_at: isoTime,
 });
 
-export const ClientDetail = Client.extend({ live_connections: z.number().int().describe('Connections not revoked.') });
+export const ClientDetail = Client.extend({
+  live_connections: z.number().int().describe('Connections not revoked.'),
+  secrets: z
+    .array(z.object({ created_at: isoTime, expires_at: nullableTime }))
+    .describe('The secrets that work now, newest first (two during a rotation overlap); never the secrets themselves.'),
+});
 
 export const ClientCreated = Client.extend({
   client_secret: z.string().nullable().describe('Shown only in this response (null for a public client); only its SHA-256 is stored.'),
@@ -241,6 +246,7 @@ export const LockUser = z.strictObject({
 
 export const UserLocked = z.object({ user: User, sessions_ended: z.number().int(), connections_revoked: z.number().int() });
 export const UserUnlocked = z.object({ user: User });
+export const UnlockUser = z.strictObject({}).describe('No fields; the body may be empty.');
 
 // ---- Audit log ---------------------------------------------------------------------
 

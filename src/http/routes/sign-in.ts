@@ -6,6 +6,7 @@ import { signInPage } from '../../views/pages.js';
 import type { AppContext } from '../context.js';
 import { sendErrorPage } from '../errors.js';
 import { isFormParams } from '../form.js';
+import { takeReturnTo } from '../return-to.js';
 import { Sessions } from '../session.js';
 import { interactionUrl, isInteractionId } from './authorize.js';
 
@@ -98,8 +99,8 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: AppContext): voi
     const signedIn = outcome.value;
     await sessions.start(request, reply, signedIn.id);
     await store.recordAudit({ type: 'signin.succeeded', actor: signedIn.id, ip: request.ip, subject: signedIn.id, detail: { channel: 'web' } }, now);
-    // Only ever redirect to our own pages: no open redirect.
-    return reply.redirect(interaction ? interactionUrl(interaction) : '/account', 303);
+    // Only ever redirect to our own pages: no open redirect (takeReturnTo only gives back admin console paths).
+    return reply.redirect(interaction ? interactionUrl(interaction) : (takeReturnTo(request, reply) ?? '/account'), 303);
   });
 
   app.post('/logout', { config: { errorFormat: 'page' } }, async (request, reply) => {

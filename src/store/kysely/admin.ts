@@ -129,6 +129,17 @@ export class KyselyAdminRepository implements AdminRepository {
     return row && toClientRecord(row);
   }
 
+  async activeClientSecrets(clientId: string, now: number): Promise<Array<{ createdAt: number; expiresAt: number | null }>> {
+    const rows = await this.db
+      .selectFrom('client_secrets')
+      .select(['created_at', 'expires_at'])
+      .where('client_id', '=', clientId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .orderBy('created_at', 'desc')
+      .execute();
+    return rows.map((row) => ({ createdAt: row.created_at, expiresAt: row.expires_at }));
+  }
+
   async countLiveGrants(clientIds: readonly string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>(clientIds.map((id) => [id, 0]));
     if (clientIds.length === 0) return counts;

@@ -118,15 +118,31 @@ function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/**
+ * What the process around a store may observe (metrics): every audit event as it
+ * is recorded, and the connection pool. Shared by a store and its transactions.
+ */
+export interface StoreHooks {
+  audit: Set<(event: AuditEvent) => void>;
+  pool?: () => { total: number; idle: number; waiting: number };
+}
+
 export class KyselyStore implements Store {
   constructor(
     readonly db: Kysely<Database> | Transaction<Database>,
     readonly dialect: Dialect,
+    readonly hooks: StoreHooks = { audit: new Set() },
   ) {}
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
-    return this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect)));
+    return this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.hooks)));
+  }
+
+  /** Calls `listener` with each audit event recorded from now on; returns the unsubscribe. */
+  onAudit(listener: (event: AuditEvent) => void): () => void {
+    this.hooks.audit.add(listener);
+    return () => this.hooks.audit.delete(listener);
   }
 
   async close(): Promise<void> {
@@ -864,6 +880,13 @@ export class KyselyStore implements Store {
         detail: JSON.stringify(event.detail),
       })
       .execute();
+    for (const listener of this.hooks.audit) {
+      try {
+        listener(event);
+      } catch {
+        // An observer never fails the operation it observes.
+      }
+    }
   }
 
   async findPartner(partnerId: string): Promise<Partner | undefined> {

@@ -290,10 +290,21 @@ ${Object.keys(errors).length > 0 ? problem('Please correct the fields marked bel
   );
 }
 
-function clientFacts(client: Client, partner: Partner | undefined): SafeHtml {
+export type SecretInfo = { createdAt: number; expiresAt: number | null };
+
+function secretsText(secrets: SecretInfo[]): SafeHtml {
+  if (secrets.length === 0) return html`<span class="muted">None</span>`;
+  const ending = secrets.filter((secret) => secret.expiresAt !== null).sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0));
+  return html`${secrets.length} working${
+    ending.length > 0 ? html` · the previous one stops working ${when(ending[0]?.expiresAt ?? null)}` : html` · issued ${when(secrets[0]?.createdAt ?? null)}`
+  }`;
+}
+
+function clientFacts(client: Client, partner: Partner | undefined, secrets?: SecretInfo[]): SafeHtml {
   return html`<dl class="facts">
   <dt>Client ID</dt><dd><code>${client.id}</code></dd>
   <dt>Type</dt><dd>${typeOf(client)}</dd>
+  ${secrets && !client.isPublic ? html`<dt>Secrets</dt><dd>${secretsText(secrets)}</dd>` : ''}
   <dt>Redirect URLs</dt><dd>${client.redirectUris.length === 0 ? html`<span class="muted">None</span>` : html`<ul class="plain">${client.redirectUris.map((uri) => html`<li><code>${uri}</code></li>`)}</ul>`}</dd>
   <dt>Scopes</dt><dd>${client.scopes.length === 0 ? html`<span class="muted">None</span>` : client.scopes.map((scope) => html`<code>${scope}</code> `)}</dd>
   <dt>Grant types</dt><dd>${client.grantTypes.length === 0 ? html`<span class="muted">None</span>` : client.grantTypes.map((type) => html`<code>${type}</code> `)}</dd>
@@ -345,6 +356,7 @@ export function clientDetailPage(input: {
   partner: Partner | undefined;
   connections: GrantRecord[];
   liveConnections: number;
+  secrets: SecretInfo[];
   defaultOverlapSeconds: number;
   notice?: string | undefined;
   error?: string | undefined;
@@ -364,7 +376,7 @@ export function clientDetailPage(input: {
 </div>
 ${notice(input.notice)}
 ${problem(input.error)}
-${clientFacts(client, input.partner)}
+${clientFacts(client, input.partner, input.secrets)}
 ${
   client.isPublic
     ? ''

@@ -150,9 +150,9 @@ export function selectField(input: {
 /** A value shown once (a client secret, an API token), with a copy button the script reveals. */
 export function shownOnce(id: string, label: string, value: string): SafeHtml {
   return html`<div class="once">
-  <p class="once-label" id="${id}-label">${label}</p>
+  <p class="once-label">${label}</p>
   <div class="once-value">
-    <code id="${id}" aria-labelledby="${id}-label">${value}</code>
+    <code id="${id}">${value}</code>
     <button type="button" class="secondary copy" data-copy="${id}" hidden>Copy<span class="visually-hidden"> ${label}</span></button>
   </div>
 </div>`;

@@ -76,9 +76,10 @@ export function partnerPage(input: {
 }): string {
   const { partner, report } = input;
   const errors = input.errors ?? {};
-  const range = `from=${report.from}&to=${report.to}`;
-  const exportLink = (kind: string, label: string) =>
-    html`<a class="button secondary" href="/admin/partners/${partner.id}/export.csv?kind=${kind}&${range}" download>${label}</a>`;
+  const exportLink = (kind: string, label: string) => {
+    const href = `/admin/partners/${partner.id}/export.csv?${new URLSearchParams({ kind, from: report.from, to: report.to })}`;
+    return html`<a class="button secondary" href="${href}" download>${label}</a>`;
+  };
   return adminPage(
     input.frame,
     'partners',

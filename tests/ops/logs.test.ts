@@ -1,0 +1,130 @@
+/**
+ * Logs: a full flow on the default preset (sign-in, consent, token, refresh,
+ * reuse, revoke, introspect) and the GoTo preset's password grant (where the
+ * password travels in the query string), at the most verbose level; the
+ * captured logs carry a request id on every request line and none of the
+ * secrets, codes, tokens, passwords or cookies.
+ */
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/schema.js';
+import type { KyselyStore } from '../../src/store/kysely/store.js';
+import { Agent, ISSUER, PASSWORD, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, tokenRequest } from '../support/agent.js';
+import { dialects, type TestDatabase } from '../support/databases.js';
+import { makeClient, makeUser, seedScopes } from '../support/fixtures.js';
+
+const sqlite = (await dialects()).find((dialect) => dialect.name === 'sqlite');
+
+describe('logs carry request ids and no credentials', () => {
+  let database: TestDatabase;
+  let store: KyselyStore;
+  const apps: FastifyInstance[] = [];
+  let logs = '';
+  /** Every credential seen during the flows, by what it is. */
+  const secrets: Record<string, string> = { password: PASSWORD, verifier: VERIFIER };
+
+  async function app(preset: string): Promise<FastifyInstance> {
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => void (logs += chunk.toString()));
+    const built = await buildApp({ config: loadConfig({ issuer: ISSUER, logLevel: 'trace', preset }, {}), store, logStream: stream });
+    apps.push(built);
+    return built;
+  }
+
+  before(async () => {
+    database = await (sqlite as NonNullable<typeof sqlite>).create();
+    store = await database.open();
+    await seedScopes(store);
+    await makeUser(store);
+  });
+  after(async () => {
+    await Promise.all(apps.map((built) => built.close()));
+    await database?.drop();
+  });
+
+  test('the default preset: sign-in, consent, token, refresh, reuse, revoke, introspect', async () => {
+    const server = await app('default');
+    const { client, secret } = await makeClient(store);
+    const resource = await makeClient(store, { name: 'Platform API', isResourceServer: true, grantTypes: [], redirectUris: [] });
+    secrets.clientSecret = secret;
+    secrets.resourceSecret = resource.secret;
+    const agent = new Agent(server);
+    // A failed sign-in first: the wrong password must not be logged either.
+    const wrong = 'an-incorrect-password-42';
+    secrets.wrongPassword = wrong;
+    await assert.rejects(runBrowserFlow(new Agent(server), { clientId: client.id, password: wrong }));
+    const redirect = await runBrowserFlow(agent, { clientId: client.id });
+    const code = redirect.searchParams.get('code') as string;
+    secrets.code = code;
+    assert.ok(agent.cookies.size > 0, 'the sign-in set a cookie');
+    for (const [name, value] of agent.cookies) secrets[`cookie ${name}`] = value;
+    await server.inject({ method: 'GET', url: `/demo/callback?code=${code}&state=x` });
+    const auth = { authorization: basic(client.id, secret) };
+    const issued = await tokenRequest(server, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, auth);
+    assert.equal(issued.statusCode, 200, issued.body);
+    const tokens = issued.json() as { access_token: string; refresh_token: string };
+    secrets.access = tokens.access_token;
+    secrets.refresh = tokens.refresh_token;
+    const refreshed = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.id, client_secret: secret });
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    const next = refreshed.json() as { access_token: string; refresh_token: string };
+    secrets.access2 = next.access_token;
+    secrets.refresh2 = next.refresh_token;
+    await server.inject({ url: '/api/me', headers: { authorization: `Bearer ${next.access_token}` } });
+    const introspected = await server.inject({
+      method: 'POST',
+      url: '/oauth/introspect',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(resource.client.id, resource.secret) },
+      payload: new URLSearchParams({ token: next.access_token }).toString(),
+    });
+    assert.equal(introspected.statusCode, 200, introspected.body);
+    assert.equal(introspected.json().active, true);
+    const revoked = await server.inject({
+      method: 'POST',
+      url: '/oauth/revoke',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+      payload: new URLSearchParams({ token: next.refresh_token, token_type_hint: 'refresh_token' }).toString(),
+    });
+    assert.equal(revoked.statusCode, 200);
+    // Replaying the first refresh token is reuse: the grant is revoked, and that is logged.
+    const replay = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, auth);
+    assert.equal(replay.statusCode, 400);
+    // A credential in a query string, where a careless logger would print it.
+    await server.inject({ method: 'GET', url: `/oauth/token?access_token=${next.access_token}&client_secret=${secret}` });
+  });
+
+  test('the goto preset: the password grant, legacy (query string) and v2 (form)', async () => {
+    const server = await app('goto');
+    const legacy = await makeClient(store, { name: 'Old Integration', isLegacy: true });
+    secrets.legacySecret = legacy.secret;
+    const query = new URLSearchParams({ grant_type: 'password', user_id: 'ada@example.com', password: PASSWORD, client_id: legacy.client.id });
+    const old = await server.inject({ method: 'GET', url: `/oauth/access_token?${query}` });
+    assert.equal(old.statusCode, 200, old.body);
+    secrets.legacyAccess = old.json().access_token;
+    const v2 = await tokenRequest(server, { grant_type: 'password', username: 'ada@example.com', password: PASSWORD }, { authorization: basic(legacy.client.id, legacy.secret) }, '/oauth/v2/token');
+    assert.equal(v2.statusCode, 200, v2.body);
+    secrets.v2Access = v2.json().access_token;
+    secrets.v2Refresh = v2.json().refresh_token;
+  });
+
+  test('no captured log line holds any of them', () => {
+    assert.ok(logs.length > 1000, 'the logs were captured');
+    assert.match(logs, /access_token=(%5Bredacted%5D|\[redacted\])/, 'the query-string credentials were logged masked');
+    for (const [what, value] of Object.entries(secrets)) {
+      assert.ok(value, `${what} was not captured by the flow`);
+      assert.ok(!logs.includes(value), `${what} leaked into the logs`);
+    }
+  });
+
+  test('every line about a request carries its request id', () => {
+    const lines = logs.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const aboutRequests = lines.filter((line) => 'req' in line || 'res' in line || 'reqId' in line);
+    assert.ok(aboutRequests.length > 20, `${aboutRequests.length} request lines`);
+    for (const line of aboutRequests) assert.match(String(line.reqId), /^[0-9a-f-]{36}$/, JSON.stringify(line));
+    // Lines without one are the application's own (start-up, schedules), never a request's.
+    for (const line of lines.filter((entry) => !('reqId' in entry))) assert.ok(!('req' in line) && !('res' in line), JSON.stringify(line));
+  });
+});
