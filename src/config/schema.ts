@@ -102,6 +102,18 @@ export const configSchema = z
       .describe('Failed sign-ins on one account within lockoutSeconds that lock it for lockoutSeconds.'),
     lockoutIpThreshold: z.coerce.number().int().min(1).max(100000).default(20).describe('Failed sign-ins from one IP address within lockoutSeconds that lock it.'),
     lockoutSeconds: seconds.default(15 * 60).describe('Counting window and lockout length for failed sign-ins, seconds.'),
+    passwordGrantWhenCountersDown: z
+      .enum(['closed', 'open'])
+      .default('closed')
+      .describe(
+        'What the password grant does when the lockout counters (Redis or the database) cannot be reached: closed answers 503 temporarily_unavailable; open checks the password without the lockout. The sign-in page always fails closed.',
+      ),
+    sqliteSynchronous: z
+      .enum(['full', 'normal'])
+      .default('full')
+      .describe(
+        'SQLite durability: full syncs every commit (no issued token is lost on power failure); normal is faster but may lose the last commits on power failure (never on a process crash).',
+      ),
   })
   .strict();
 
@@ -149,6 +161,8 @@ export const ENV_VARS: Record<string, keyof Config> = {
   LATCHKEY_LOCKOUT_THRESHOLD: 'lockoutThreshold',
   LATCHKEY_LOCKOUT_IP_THRESHOLD: 'lockoutIpThreshold',
   LATCHKEY_LOCKOUT_SECONDS: 'lockoutSeconds',
+  LATCHKEY_PASSWORD_GRANT_WHEN_COUNTERS_DOWN: 'passwordGrantWhenCountersDown',
+  LATCHKEY_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
 };
 
 /** The settings that hold credentials: `config check` masks their passwords. */

@@ -23,6 +23,7 @@ export async function handleTokenRequest(
     endpoint: TokenEndpointSettings;
     now: number;
     throttle?: LoginThrottle | undefined;
+    whenThrottleDown?: 'closed' | 'open' | undefined;
     ip?: string | null | undefined;
   },
 ): Promise<IssuedTokens> {

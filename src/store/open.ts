@@ -9,6 +9,8 @@ import type { Database } from './kysely/schema.js';
 import { KyselyStore } from './kysely/store.js';
 
 export interface StoreOptions {
+  /** SQLite durability (default full: every commit synced). */
+  sqliteSynchronous?: 'full' | 'normal' | undefined;
   /** postgres://... for PostgreSQL; otherwise SQLite. */
   databaseUrl?: string | undefined;
   /** Where the SQLite file lives (default ./data). */
@@ -56,7 +58,7 @@ export function openStore(options: StoreOptions): KyselyStore {
   }
   const database = new BetterSqlite3(file);
   database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
+  database.pragma(`synchronous = ${options.sqliteSynchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   return new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: options.onQuery }), 'sqlite');

@@ -124,3 +124,24 @@ describe('when Redis is down: fail closed', () => {
     }
   });
 });
+
+describe('when Redis is down: fail open, where the operator chose it for the password grant', () => {
+  test('passwordGrantWhenCountersDown=open checks the password without the limit; the sign-in page still fails closed', async () => {
+    const [sqlite] = await dialects();
+    const database = await (sqlite as NonNullable<typeof sqlite>).create();
+    const { store, client, secret } = await seed(database);
+    await makeUser(store, 'open@example.com');
+    const app = await testApp(store, { config: { redisUrl: 'redis://127.0.0.1:1', passwordGrantWhenCountersDown: 'open' } });
+    try {
+      const right = await passwordGrant(app, client, secret, 'open@example.com', PASSWORD);
+      assert.equal(right.statusCode, 200, right.body);
+      const wrong = await passwordGrant(app, client, secret, 'open@example.com', 'wrong password');
+      assert.deepEqual([wrong.statusCode, wrong.json().error], [400, 'invalid_grant']);
+      const submit = await signInForm(new Agent(app), randomIp());
+      assert.equal((await submit('open@example.com', PASSWORD)).statusCode, 503);
+    } finally {
+      await app.close();
+      await database.drop();
+    }
+  });
+});

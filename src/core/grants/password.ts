@@ -15,7 +15,7 @@ const WRONG_CREDENTIALS = 'The user name or password is incorrect.';
 export const passwordGrant: GrantHandler = {
   type: 'password',
   allows: (client) => client.isLegacy,
-  async handle({ params, client, store, settings, endpoint, now, throttle, ip }) {
+  async handle({ params, client, store, settings, endpoint, now, throttle, ip, whenThrottleDown }) {
     // RFC 6749 §4.3.2: "username REQUIRED", "password REQUIRED" (the GoTo legacy proxy calls it user_id).
     const usernameParam = endpoint.passwordUsernameParam ?? 'username';
     const username = params[usernameParam];
@@ -36,14 +36,17 @@ export const passwordGrant: GrantHandler = {
     // The same per-account and per-IP lockout as the sign-in page, so guessing
     // through this grant is no cheaper than guessing there.
     // When the shared counters (Redis or the database) cannot be reached the
-    // grant fails closed, like the sign-in page: 503 temporarily_unavailable,
-    // never a password check without the limit (and never a 500).
+    // grant fails closed by default, like the sign-in page: 503
+    // temporarily_unavailable and no password check (never a 500). An operator
+    // may choose to fail open: the password is then checked without the limit.
+    const unthrottled = () => verify().then((value) => (value ? { status: 'ok' as const, value } : { status: 'failed' as const }));
     const outcome = throttle
       ? await throttle.attempt({ login: username, ip: ip ?? null, userId: null, channel: 'password_grant' }, verify).catch((error: unknown) => {
           if (error instanceof OAuthError) throw error;
+          if (whenThrottleDown === 'open') return unthrottled();
           throw new TemporarilyUnavailable('Sign-in is unavailable right now; try again in a minute.', 'password grant: counters unavailable');
         })
-      : await verify().then((value) => (value ? { status: 'ok' as const, value } : { status: 'failed' as const }));
+      : await unthrottled();
     if (outcome.status === 'locked') {
       throw new InvalidGrant('Too many failed attempts. Try again later.', `password grant: ${outcome.scope} locked`);
     }

@@ -15,6 +15,8 @@ export interface TokenRequestContext {
   now: number;
   /** Counts password attempts against the same lockout as the sign-in page (RFC 6749 §10.10). */
   throttle?: LoginThrottle | undefined;
+  /** When the throttle's counters cannot be reached: refuse (closed, the default) or check without it (open). */
+  whenThrottleDown?: 'closed' | 'open' | undefined;
   /** The requester's address, for the per-IP lockout. */
   ip?: string | null | undefined;
 }
