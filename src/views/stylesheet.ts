@@ -124,6 +124,7 @@ select[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--dan
 .check input { width: 1.15rem; height: 1.15rem; margin: 0.2rem 0 0; accent-color: var(--accent); }
 .check label { margin: 0; font-weight: 400; }
 .check .hint { grid-column: 2; margin-top: 0; }
+.admin-form > .check { margin-top: 1rem; }
 .label-like { margin: 0 0 0.3rem; font-weight: 600; }
 .table-wrap { overflow-x: auto; margin: 0.75rem 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
 .table { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
@@ -137,6 +138,8 @@ select[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--dan
 .inline-form { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0.75rem 1rem; }
 .inline-form .field { flex: 0 1 20rem; margin-top: 0; }
 .row-actions { white-space: nowrap; }
+.table.audit td:first-child { white-space: nowrap; }
+.table.audit td:last-child { min-width: 14rem; overflow-wrap: anywhere; }
 .row-actions > * + * { margin-left: 0.75rem; }
 .badge { display: inline-block; padding: 0 0.5rem; border: 1px solid var(--line); border-radius: 999px; background: var(--bg); color: var(--fg); font-size: 0.8rem; font-weight: 600; }
 .badge-warn { background: #fff4e0; color: #6b4100; border-color: #c98a1a; }

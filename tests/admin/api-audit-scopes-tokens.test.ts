@@ -42,6 +42,7 @@ for (const dialect of await dialects()) {
       const code = redirect.searchParams.get('code') as string;
       const approved = await audit(`type=grant.approved&subject=${client.id}`);
       assert.equal(approved.events.length, 1, 'the connection is in the log');
+      assert.equal(approved.events[0]?.ip, '127.0.0.1', 'with the address it was approved from');
       const exchange = () =>
         tokenRequest(
           server.app,

@@ -149,6 +149,33 @@ describe('the admin console in the browser', { skip: browserSkip(), concurrency:
     await checks(page, 'admin-09-copy-with-javascript');
   });
 
+  test('partners, users, the audit log, scopes and API tokens pass the same checks as the user pages', async () => {
+    const partner = await server.store.createPartner({ name: 'Acme Learning', partnerPortalId: 'acme' }, Date.now());
+    await server.store.updateClient(server.client.id, { partnerId: partner.id }, Date.now());
+    await server.store.createAccount({ name: 'Made via Acme', kind: 'portal', partnerId: partner.id }, Date.now());
+    const member = await server.store.findUserByEmail('member@example.com');
+    const page = await server.newPage();
+    await signIn(page);
+    for (const [path, name] of [
+      ['/admin/partners', 'admin-12-partners'],
+      [`/admin/partners/${partner.id}`, 'admin-13-partner-report'],
+      ['/admin/users?q=example', 'admin-14-users'],
+      [`/admin/users/${member?.id}`, 'admin-15-user'],
+      ['/admin/audit', 'admin-16-audit'],
+      ['/admin/scopes', 'admin-17-scopes'],
+      ['/admin/tokens', 'admin-18-tokens'],
+    ] as const) {
+      const response = await page.goto(`${server.baseUrl}${path}`);
+      assert.equal(response?.status(), 200, path);
+      await checks(page, name);
+    }
+    await page.getByLabel('Name', { exact: true }).fill('reporting');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByRole('heading', { name: 'Token reporting created' }).waitFor();
+    assert.match(((await page.locator('#admin-token').textContent()) ?? '').trim(), /^lk_adm_/);
+    await checks(page, 'admin-19-token-created');
+  });
+
   test('a signed-in user who is not an administrator is refused; the console fits a phone', async () => {
     const member = await server.newPage();
     await signIn(member, 'member@example.com');

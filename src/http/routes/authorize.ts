@@ -56,7 +56,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, ctx: AppContext): 
       { store, settings, now: ctx.clock.now() },
     );
     await store.recordAudit(
-      { type: 'grant.approved', actor: userId, ip: null, subject: client.id, detail: { accountId, scopes: pending.request.scopes } },
+      { type: 'grant.approved', actor: userId, ip: reply.request.ip, subject: client.id, detail: { accountId, scopes: pending.request.scopes } },
       ctx.clock.now(),
     );
     return reply.redirect(redirectTo, 303);
