@@ -4,97 +4,16 @@
  * code and what ends up in the database.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { ENV_VARS } from '../../src/config/schema.js';
 import { hashCredential } from '../../src/core/secrets.js';
+import { assertFails, jsonOf, latchkey } from '../support/cli.js';
 import { dialects, postgresReachable, type TestDatabase } from '../support/databases.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(REPO, 'bin', 'latchkey.js');
-/** Settings the CLI reads from the environment: none may leak in from the shell running the tests. */
-function isSetting(name: string): boolean {
-  return Object.hasOwn(ENV_VARS, name) || name.startsWith('LATCHKEY_') || name === 'NODE_TEST_CONTEXT' || name === 'NODE_OPTIONS';
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (isSetting(name)) delete env[name];
-  return { ...env, ...extra };
-}
-
-/**
- * Each run is CPU-bound (about two CPU-seconds of module loading), so running
- * more at once than there are cores only makes every one of them slower.
- */
-const MAX_RUNNING = Math.max(2, availableParallelism());
-let running = 0;
-const waiting: Array<() => void> = [];
-
-async function slot<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running += 1;
-  try {
-    return await work();
-  } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else running -= 1;
-  }
-}
-
-/** Runs `latchkey ARGS` from the repository root. */
-function latchkey(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  return slot(() => spawnLatchkey(args, extraEnv));
-}
-
-function spawnLatchkey(args: string[], extraEnv: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: REPO, env: cliEnv(extraEnv), timeout: 60_000, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') {
-          reject(new Error(`latchkey ${args.join(' ')} did not exit normally: ${error.message}\n${stderr}`));
-          return;
-        }
-        resolve({ code: error ? (error.code as unknown as number) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** The one JSON object a successful `--json` command prints. */
-function jsonOf(run: Run): Record<string, unknown> {
-  assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}`);
-  assert.equal(run.stderr, '');
-  assert.ok(run.stdout.endsWith('\n'), `no trailing newline: ${JSON.stringify(run.stdout)}`);
-  assert.equal(run.stdout.trimEnd().split('\n').length, 1, `more than one line: ${run.stdout}`);
-  return JSON.parse(run.stdout) as Record<string, unknown>;
-}
-
-/** A failed command: the exit code, nothing on stdout, one line on stderr matching `message`. */
-function assertFails(run: Run, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit ${run.code}; stdout: ${run.stdout}; stderr: ${run.stderr}`);
-  assert.equal(run.stdout, '');
-  assert.ok(run.stderr.endsWith('\n'), `stderr: ${JSON.stringify(run.stderr)}`);
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `stderr is not one line: ${run.stderr}`);
-  assert.match(lines[0] as string, message);
-}
 
 const root = mkdtempSync(join(tmpdir(), 'latchkey-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 /** The operator's queries on Kysely (see ../admin.ts): one implementation for SQLite and PostgreSQL. */
 import { type Expression, type Kysely, type RawBuilder, type Selectable, type SqlBool, sql, type Transaction } from 'kysely';
-import type { AccessTokenFormat, Client, Partner, User } from '../../core/model.js';
+import type { Client, Partner, User } from '../../core/model.js';
 import type {
   AdminRepository,
   AdminToken,
@@ -18,50 +18,15 @@ import type {
 } from '../admin.js';
 import { DuplicateError } from '../types.js';
 import type { Dialect } from './migrations/index.js';
-import type { AdminTokensTable, ClientsTable, Database, UsersTable } from './schema.js';
+import { spaced, toClient, toUser } from './rows.js';
+import type { AdminTokensTable, ClientsTable, Database, } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-const list = (text: string): string[] => JSON.parse(text) as string[];
-const spaced = (text: string): string[] => (text === '' ? [] : text.split(' '));
 const count = (value: unknown): number => Number(value ?? 0);
 
 function toClientRecord(row: Selectable<ClientsTable>): ClientRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    redirectUris: list(row.redirect_uris),
-    scopes: list(row.scopes),
-    grantTypes: list(row.grant_types),
-    isPublic: row.is_public === 1,
-    isLegacy: row.is_legacy === 1,
-    accessTokenTtlSeconds: row.access_token_ttl,
-    refreshTokenTtlSeconds: row.refresh_token_ttl,
-    partnerId: row.partner_id,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    accessTokenFormat: row.access_token_format === 'jwt' || row.access_token_format === 'opaque' ? (row.access_token_format as AccessTokenFormat) : null,
-    isResourceServer: row.is_resource_server === 1,
-    destroyedAt: row.destroyed_at,
-  };
-}
-
-function toClient(row: Selectable<ClientsTable>): Client {
-  const { destroyedAt: _destroyed, ...client } = toClientRecord(row);
-  return client;
-}
-
-function toUser(row: Selectable<UsersTable>): User {
-  return {
-    id: row.id,
-    email: row.email,
-    passwordHash: row.password_hash,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    isAdmin: row.is_admin === 1,
-    lockedAt: row.locked_at,
-    createdAt: row.created_at,
-  };
+  return { ...toClient(row), destroyedAt: row.destroyed_at };
 }
 
 function toAdminToken(row: Selectable<AdminTokensTable>): AdminToken {

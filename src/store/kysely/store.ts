@@ -4,7 +4,6 @@ import type { AuthorizationRequest } from '../../core/authorize.js';
 import type { AttemptCount } from '../../core/lockout.js';
 import type {
   AccessToken,
-  AccessTokenFormat,
   Account,
   AnyGrant,
   AuthorizationCode,
@@ -33,42 +32,8 @@ import {
 import type { AdminRepository } from '../admin.js';
 import { KyselyAdminRepository } from './admin.js';
 import type { Dialect } from './migrations/index.js';
-import type { ClientsTable, Database, GrantsTable, SigningKeysTable, UsersTable } from './schema.js';
-
-const list = (text: string): string[] => JSON.parse(text) as string[];
-const spaced = (text: string): string[] => (text === '' ? [] : text.split(' '));
-
-function toClient(row: Selectable<ClientsTable>): Client {
-  return {
-    id: row.id,
-    name: row.name,
-    redirectUris: list(row.redirect_uris),
-    scopes: list(row.scopes),
-    grantTypes: list(row.grant_types),
-    isPublic: row.is_public === 1,
-    isLegacy: row.is_legacy === 1,
-    accessTokenTtlSeconds: row.access_token_ttl,
-    refreshTokenTtlSeconds: row.refresh_token_ttl,
-    partnerId: row.partner_id,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    accessTokenFormat: row.access_token_format === 'jwt' || row.access_token_format === 'opaque' ? (row.access_token_format as AccessTokenFormat) : null,
-    isResourceServer: row.is_resource_server === 1,
-  };
-}
-
-function toUser(row: Selectable<UsersTable>): User {
-  return {
-    id: row.id,
-    email: row.email,
-    passwordHash: row.password_hash,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    isAdmin: row.is_admin === 1,
-    lockedAt: row.locked_at,
-    createdAt: row.created_at,
-  };
-}
+import { spaced, toClient, toUser } from './rows.js';
+import type { ClientsTable, Database, GrantsTable, SigningKeysTable } from './schema.js';
 
 function toAnyGrant(row: Selectable<GrantsTable>): AnyGrant {
   const common = {

@@ -1,0 +1,39 @@
+/** Row mappers shared by the Kysely repositories: one place per table shape. */
+import type { Selectable } from 'kysely';
+import type { AccessTokenFormat, Client, User } from '../../core/model.js';
+import type { ClientsTable, UsersTable } from './schema.js';
+
+export const list = (text: string): string[] => JSON.parse(text) as string[];
+export const spaced = (text: string): string[] => (text === '' ? [] : text.split(' '));
+
+export function toClient(row: Selectable<ClientsTable>): Client {
+  return {
+    id: row.id,
+    name: row.name,
+    redirectUris: list(row.redirect_uris),
+    scopes: list(row.scopes),
+    grantTypes: list(row.grant_types),
+    isPublic: row.is_public === 1,
+    isLegacy: row.is_legacy === 1,
+    accessTokenTtlSeconds: row.access_token_ttl,
+    refreshTokenTtlSeconds: row.refresh_token_ttl,
+    partnerId: row.partner_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    accessTokenFormat: row.access_token_format === 'jwt' || row.access_token_format === 'opaque' ? (row.access_token_format as AccessTokenFormat) : null,
+    isResourceServer: row.is_resource_server === 1,
+  };
+}
+
+export function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    isAdmin: row.is_admin === 1,
+    lockedAt: row.locked_at,
+    createdAt: row.created_at,
+  };
+}
