@@ -13,7 +13,7 @@ import type { Config } from './config/schema.js';
 import type { AppContext } from './http/context.js';
 import { registerErrorHandling } from './http/errors.js';
 import { parseFormEncoded } from './http/form.js';
-import { loggerOptions } from './http/logging.js';
+import { loggerOptions, OneLinePerRequest } from './http/logging.js';
 import { createMetrics, type Metrics, registerMetrics } from './http/metrics.js';
 import { registerAdminApi } from './http/admin/api.js';
 import { registerAdminConsole } from './http/admin/console.js';
@@ -87,6 +87,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),
+    logController: new OneLinePerRequest(),
     requestIdHeader: false,
     // While draining (SIGTERM), a request that arrives on an open keep-alive connection
     // is still served, with "Connection: close", rather than refused with a 503.

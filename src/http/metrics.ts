@@ -94,13 +94,23 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   poolGauge('latchkey_db_pool_idle_connections', 'Idle database connections (PostgreSQL pool).', (stats) => stats.idle);
   poolGauge('latchkey_db_pool_waiting_requests', 'Queries waiting for a free connection (PostgreSQL pool).', (stats) => stats.waiting);
 
+  const QUERY_KINDS = new Set(['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback']);
+  const querySeries = new Map<string, { observe(value: number): void }>();
   return {
     registry,
     tokensIssued,
     observeQuery(event) {
-      const kind = /^\s*(\w+)/.exec(event.query.sql)?.[1]?.toLowerCase() ?? 'other';
-      const known = ['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback'].includes(kind) ? kind : 'other';
-      queries.observe({ kind: known, outcome: event.level === 'error' ? 'error' : 'ok' }, event.queryDurationMillis / 1000);
+      const outcome = event.level === 'error' ? 'error' : 'ok';
+      // Keyed by the statement's text: the store runs a few dozen distinct ones, so each is classified once.
+      const key = `${outcome} ${event.query.sql}`;
+      let series = querySeries.get(key);
+      if (series === undefined) {
+        const kind = /^\s*(\w+)/.exec(event.query.sql)?.[1]?.toLowerCase() ?? 'other';
+        series = queries.labels({ kind: QUERY_KINDS.has(kind) ? kind : 'other', outcome });
+        if (querySeries.size >= 1000) querySeries.clear();
+        querySeries.set(key, series);
+      }
+      series.observe(event.queryDurationMillis / 1000);
     },
     observeSweep(counts) {
       sweeps.inc({ outcome: 'ok' });
@@ -140,14 +150,22 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, options:
     registers: [metrics.registry],
   });
   const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-  app.addHook('onResponse', async (request, reply) => {
-    const labels = {
-      method: METHODS.has(request.method) ? request.method : 'other',
-      route: request.routeOptions.url ?? 'unmatched',
-      status: String(reply.statusCode),
-    };
-    requests.inc(labels);
-    latency.observe(labels, reply.elapsedTime / 1000);
+  // The labelled series, looked up once per (method, route, status): prom-client
+  // hashes the label object on every call otherwise, and this runs on every request.
+  const series = new Map<string, { requests: { inc(): void }; latency: { observe(value: number): void } }>();
+  app.addHook('onResponse', (request, reply, done) => {
+    const method = METHODS.has(request.method) ? request.method : 'other';
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${method} ${reply.statusCode} ${route}`;
+    let bound = series.get(key);
+    if (bound === undefined) {
+      const labels = { method, route, status: String(reply.statusCode) };
+      bound = { requests: requests.labels(labels), latency: latency.labels(labels) };
+      series.set(key, bound);
+    }
+    bound.requests.inc();
+    bound.latency.observe(reply.elapsedTime / 1000);
+    done();
   });
   if (options.serve) {
     app.get('/metrics', async (_request, reply) => reply.header('cache-control', 'no-store').type(metrics.registry.contentType).send(await metrics.registry.metrics()));

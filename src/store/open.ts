@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type LogEvent, sql, type MigrationResult, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { type Dialect, LatchkeyMigrations } from './kysely/migrations/index.js';
+import { withStatementCache } from './kysely/statement-cache.js';
 import type { Database } from './kysely/schema.js';
 import { KyselyStore } from './kysely/store.js';
 
@@ -61,7 +62,7 @@ export function openStore(options: StoreOptions): KyselyStore {
   database.pragma(`synchronous = ${options.sqliteSynchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: options.onQuery }), 'sqlite');
+  return new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log: options.onQuery }), 'sqlite');
 }
 
 function migrator(store: KyselyStore): Migrator {

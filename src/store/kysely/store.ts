@@ -31,6 +31,8 @@ import {
 } from '../types.js';
 import type { AdminRepository } from '../admin.js';
 import { KyselyAdminRepository } from './admin.js';
+import { GroupCommit } from './group-commit.js';
+import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
 import { spaced, toClient, toUser } from './rows.js';
 import type { ClientsTable, Database, GrantsTable, SigningKeysTable } from './schema.js';
@@ -68,6 +70,47 @@ function toSigningKey(row: Selectable<SigningKeysTable>): SigningKey {
   };
 }
 
+/**
+ * The token endpoint's and the resource guard's queries, compiled once
+ * (prepared.ts); every other query is built per call.
+ */
+const HOT = {
+  findClient: prepared(1, (db, id: string) => db.selectFrom('clients').selectAll().where('id', '=', id).where('destroyed_at', 'is', null)),
+  activeSecretHashes: prepared(2, (db, clientId: string, now: number) =>
+    db
+      .selectFrom('client_secrets')
+      .select('secret_hash')
+      .where('client_id', '=', clientId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
+  ),
+  findUser: prepared(1, (db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id)),
+  findAccount: prepared(1, (db, id: string) => db.selectFrom('accounts').selectAll().where('id', '=', id)),
+  findGrant: prepared(1, (db, id: string) => db.selectFrom('grants').selectAll().where('id', '=', id)),
+  touchGrant: prepared(2, (db, now: number, id: string) => db.updateTable('grants').set({ last_used_at: now }).where('id', '=', id)),
+  findCode: prepared(1, (db, hash: string) => db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', hash)),
+  consumeCode: prepared(2, (db, now: number, hash: string) =>
+    db.updateTable('authorization_codes').set({ consumed_at: now }).where('code_hash', '=', hash).where('consumed_at', 'is', null),
+  ),
+  findAccessToken: prepared(1, (db, hash: string) => db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hash)),
+  findRefreshToken: prepared(1, (db, hash: string) => db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hash)),
+  retireRefreshToken: prepared(2, (db, now: number, hash: string) =>
+    db.updateTable('refresh_tokens').set({ rotated_at: now }).where('token_hash', '=', hash).where('rotated_at', 'is', null).where('revoked_at', 'is', null),
+  ),
+  insertAccessToken: preparedInsert('access_tokens', [
+    'token_hash',
+    'grant_id',
+    'client_id',
+    'user_id',
+    'account_id',
+    'scopes',
+    'created_at',
+    'expires_at',
+    'revoked_at',
+    'signing_key_id',
+  ]),
+  insertRefreshToken: preparedInsert('refresh_tokens', ['token_hash', 'grant_id', 'client_id', 'scopes', 'created_at', 'expires_at', 'rotated_at', 'revoked_at']),
+};
+
 /** The primary key of each expiring table. */
 const EXPIRING_KEYS = {
   authorization_codes: 'code_hash',
@@ -93,14 +136,22 @@ export interface StoreHooks {
 }
 
 export class KyselyStore implements Store {
+  /** SQLite's transactions, batched into shared commits (see group-commit.ts). */
+  private readonly groupCommit: GroupCommit<KyselyStore> | undefined;
+
   constructor(
     readonly db: Kysely<Database> | Transaction<Database>,
     readonly dialect: Dialect,
     readonly hooks: StoreHooks = { audit: new Set() },
-  ) {}
+  ) {
+    if (dialect === 'sqlite' && !db.isTransaction) {
+      this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks));
+    }
+  }
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
+    if (this.groupCommit) return this.groupCommit.run(work);
     return this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.hooks)));
   }
 
@@ -122,17 +173,12 @@ export class KyselyStore implements Store {
   // ---- Clients ---------------------------------------------------------------
 
   async findClient(clientId: string): Promise<Client | undefined> {
-    const row = await this.db.selectFrom('clients').selectAll().where('id', '=', clientId).where('destroyed_at', 'is', null).executeTakeFirst();
+    const row = (await HOT.findClient.execute(this.db, this.dialect, clientId)).rows[0];
     return row && toClient(row);
   }
 
   async activeSecretHashes(clientId: string, now: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('client_secrets')
-      .select('secret_hash')
-      .where('client_id', '=', clientId)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .execute();
+    const { rows } = await HOT.activeSecretHashes.execute(this.db, this.dialect, clientId, now);
     return rows.map((row) => row.secret_hash);
   }
 
@@ -303,7 +349,7 @@ export class KyselyStore implements Store {
   }
 
   async findUser(userId: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    const row = (await HOT.findUser.execute(this.db, this.dialect, userId)).rows[0];
     return row && toUser(row);
   }
 
@@ -345,14 +391,14 @@ export class KyselyStore implements Store {
   }
 
   async findAccount(accountId: string): Promise<Account | undefined> {
-    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+    const row = (await HOT.findAccount.execute(this.db, this.dialect, accountId)).rows[0];
     return row && { id: row.id, name: row.name, kind: row.kind, partnerId: row.partner_id, createdAt: row.created_at };
   }
 
   // ---- Grants ----------------------------------------------------------------
 
   async findGrant(grantId: string): Promise<AnyGrant | undefined> {
-    const row = await this.db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst();
+    const row = (await HOT.findGrant.execute(this.db, this.dialect, grantId)).rows[0];
     return row && toAnyGrant(row);
   }
 
@@ -495,7 +541,7 @@ export class KyselyStore implements Store {
   }
 
   async touchGrant(grantId: string, now: number): Promise<void> {
-    await this.db.updateTable('grants').set({ last_used_at: now }).where('id', '=', grantId).execute();
+    await HOT.touchGrant.execute(this.db, this.dialect, now, grantId);
   }
 
   // ---- Codes -----------------------------------------------------------------
@@ -520,11 +566,7 @@ export class KyselyStore implements Store {
   }
 
   async findCode(codeHash: string): Promise<AuthorizationCode | undefined> {
-    const row = await this.db
-      .selectFrom('authorization_codes')
-      .selectAll()
-      .where('code_hash', '=', codeHash)
-      .executeTakeFirst();
+    const row = (await HOT.findCode.execute(this.db, this.dialect, codeHash)).rows[0];
     if (!row) return undefined;
     return {
       codeHash: row.code_hash,
@@ -542,57 +584,42 @@ export class KyselyStore implements Store {
   }
 
   async consumeCode(codeHash: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('authorization_codes')
-      .set({ consumed_at: now })
-      .where('code_hash', '=', codeHash)
-      .where('consumed_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    const result = await HOT.consumeCode.execute(this.db, this.dialect, now, codeHash);
+    return result.numAffectedRows === 1n;
   }
 
   // ---- Tokens ----------------------------------------------------------------
 
   async insertAccessToken(token: AccessToken): Promise<void> {
-    await this.db
-      .insertInto('access_tokens')
-      .values({
-        token_hash: token.tokenHash,
-        grant_id: token.grantId,
-        client_id: token.clientId,
-        user_id: token.userId,
-        account_id: token.accountId,
-        scopes: token.scopes.join(' '),
-        created_at: token.createdAt,
-        expires_at: token.expiresAt,
-        revoked_at: token.revokedAt,
-        signing_key_id: token.signingKeyId ?? null,
-      })
-      .execute();
+    await HOT.insertAccessToken.execute(this.db, this.dialect, {
+      token_hash: token.tokenHash,
+      grant_id: token.grantId,
+      client_id: token.clientId,
+      user_id: token.userId,
+      account_id: token.accountId,
+      scopes: token.scopes.join(' '),
+      created_at: token.createdAt,
+      expires_at: token.expiresAt,
+      revoked_at: token.revokedAt,
+      signing_key_id: token.signingKeyId ?? null,
+    });
   }
 
   async insertRefreshToken(token: RefreshToken): Promise<void> {
-    await this.db
-      .insertInto('refresh_tokens')
-      .values({
-        token_hash: token.tokenHash,
-        grant_id: token.grantId,
-        client_id: token.clientId,
-        scopes: token.scopes.join(' '),
-        created_at: token.createdAt,
-        expires_at: token.expiresAt,
-        rotated_at: token.rotatedAt,
-        revoked_at: token.revokedAt,
-      })
-      .execute();
+    await HOT.insertRefreshToken.execute(this.db, this.dialect, {
+      token_hash: token.tokenHash,
+      grant_id: token.grantId,
+      client_id: token.clientId,
+      scopes: token.scopes.join(' '),
+      created_at: token.createdAt,
+      expires_at: token.expiresAt,
+      rotated_at: token.rotatedAt,
+      revoked_at: token.revokedAt,
+    });
   }
 
   async findAccessToken(tokenHash: string): Promise<AccessToken | undefined> {
-    const row = await this.db
-      .selectFrom('access_tokens')
-      .selectAll()
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    const row = (await HOT.findAccessToken.execute(this.db, this.dialect, tokenHash)).rows[0];
     if (!row) return undefined;
     return {
       tokenHash: row.token_hash,
@@ -609,11 +636,7 @@ export class KyselyStore implements Store {
   }
 
   async findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
-    const row = await this.db
-      .selectFrom('refresh_tokens')
-      .selectAll()
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    const row = (await HOT.findRefreshToken.execute(this.db, this.dialect, tokenHash)).rows[0];
     if (!row) return undefined;
     return {
       tokenHash: row.token_hash,
@@ -628,14 +651,8 @@ export class KyselyStore implements Store {
   }
 
   async retireRefreshToken(tokenHash: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('refresh_tokens')
-      .set({ rotated_at: now })
-      .where('token_hash', '=', tokenHash)
-      .where('rotated_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    const result = await HOT.retireRefreshToken.execute(this.db, this.dialect, now, tokenHash);
+    return result.numAffectedRows === 1n;
   }
 
   async revokeAccessToken(tokenHash: string, now: number): Promise<boolean> {

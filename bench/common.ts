@@ -1,0 +1,178 @@
+/** What the benchmark's targets, load generator and orchestrator share. */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A request template: `{{value}}` in the body or a header value is replaced,
+ * request by request, by the next value (for object values, `{{key}}` by each
+ * key's value). Single-use values are each sent once across every connection.
+ */
+export interface RequestTemplate {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string | null;
+  values: Array<string | Record<string, string>>;
+  singleUse: boolean;
+  /** The status that counts as success (default: any 2xx). */
+  expectStatus?: number;
+}
+
+/** A server under test. */
+export interface BenchServer {
+  readonly name: string;
+  pid: number | undefined;
+  url: string;
+  start(): Promise<void>;
+  /** The requests of a scenario with `count` fresh credentials; undefined when the server has no such scenario. */
+  prepare(scenario: string, count: number): Promise<RequestTemplate | undefined>;
+  stop(): Promise<void>;
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  total: number;
+  ok: number;
+  failed: number;
+  errors: number;
+  timeouts: number;
+  latencyP50: number;
+  latencyP99: number;
+  statuses: Record<string, number>;
+}
+
+const HAS_TASKSET = existsSync('/usr/bin/taskset') && cpuCount() >= 2;
+
+function cpuCount(): number {
+  try {
+    return Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  } catch {
+    return 1;
+  }
+}
+
+/** The CPUs servers and the load generator run on: one each, where `taskset` exists. */
+export const CPUS = HAS_TASKSET ? { server: '0', load: '1' } : { server: undefined, load: undefined };
+
+/** A command line pinned to `cpu` with taskset (which execs, so the pid stays the command's). */
+export function pinned(cpu: string | undefined, command: string, args: string[]): [string, string[]] {
+  return cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
+}
+
+/** Polls `url` until it answers 2xx; fails if the process exits first or after 60 s. */
+export async function waitForHttp(url: string, exited: Promise<void>): Promise<void> {
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (gone) throw new Error(`the server exited before ${url} answered`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer within 60 s`);
+}
+
+/** Runs one autocannon round in its own process on the load CPU. */
+export async function runLoad(url: string, template: RequestTemplate, options: { durationSeconds: number; connections: number }): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-load-'));
+  const jobFile = join(dir, 'job.json');
+  writeFileSync(jobFile, JSON.stringify({ ...template, url, ...options }));
+  try {
+    const [command, args] = pinned(CPUS.load, process.execPath, [new URL('./load.mjs', import.meta.url).pathname, jobFile]);
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`the load generator exited with ${code}`))));
+    });
+    return JSON.parse(output.trim().split('\n').pop() as string) as LoadResult;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Resident memory of a process, bytes (Linux). */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib) * 1024;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** A peer server (bench/servers/*.mjs): a process with a control route that mints its own credentials. */
+export class PeerServer implements BenchServer {
+  pid: number | undefined;
+  url: string;
+  private stopServer: (() => Promise<void>) | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly script: string,
+    private readonly options: { port: number; cpu: string | undefined },
+  ) {
+    this.url = `http://127.0.0.1:${options.port}`;
+  }
+
+  async start(): Promise<void> {
+    const path = new URL(`./servers/${this.script}`, import.meta.url).pathname;
+    const child = spawn(...pinned(this.options.cpu, process.execPath, [path]), {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, PORT: String(this.options.port), NODE_ENV: 'production' },
+    });
+    this.pid = child.pid;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      let text = '';
+      const onData = (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('"ready":true')) {
+          child.stdout.off('data', onData);
+          child.stdout.resume();
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      void exited.then(() => reject(new Error(`${this.name} exited before it was ready`)));
+    });
+    this.stopServer = async () => {
+      child.kill('SIGTERM');
+      await exited;
+    };
+  }
+
+  async prepare(scenario: string, count: number): Promise<RequestTemplate | undefined> {
+    const response = await fetch(`${this.url}/__bench/prepare`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ scenario, count }),
+    });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw new Error(`${this.name} could not prepare ${scenario}: ${response.status} ${await response.text()}`);
+    const template = (await response.json()) as Omit<RequestTemplate, 'singleUse'>;
+    return { ...template, singleUse: scenario === 'refresh' || scenario === 'code' };
+  }
+
+  async stop(): Promise<void> {
+    await this.stopServer?.();
+    this.stopServer = undefined;
+  }
+}

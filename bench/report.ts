@@ -1,0 +1,113 @@
+/** Turning measured rounds into the tables and the target verdicts of bench/RESULTS.md. */
+import { type LoadResult, median } from './common.js';
+
+export interface Row {
+  server: string;
+  scenario: string;
+  rounds: LoadResult[];
+}
+
+export interface Summary {
+  server: string;
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  requests: number;
+}
+
+export function summarise(row: Row): Summary {
+  return {
+    server: row.server,
+    scenario: row.scenario,
+    rps: median(row.rounds.map((round) => round.requestsPerSecond)),
+    p50: median(row.rounds.map((round) => round.latencyP50)),
+    p99: median(row.rounds.map((round) => round.latencyP99)),
+    failed: row.rounds.reduce((sum, round) => sum + round.failed, 0),
+    requests: row.rounds.reduce((sum, round) => sum + round.total, 0),
+  };
+}
+
+/** The ceiling row each scenario is compared with: a form POST for the token endpoint, a GET for bearer checks. */
+export function ceilingOf(scenario: string): string {
+  return scenario.startsWith('bearer') ? 'get' : 'post';
+}
+
+const number = (value: number, digits = 0) =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
+
+/** The comparison table: one line per server and scenario, with Latchkey SQLite's rate over each. */
+export function comparisonTable(summaries: Summary[], reference = 'latchkey-sqlite'): string {
+  const lines = [
+    '| scenario | server | median req/s | p50 ms | p99 ms | non-2xx | Latchkey SQLite ÷ this |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const byScenario = new Map<string, Summary[]>();
+  for (const summary of summaries) {
+    const scenario = summary.server === 'fastify' ? `ceiling (${summary.scenario})` : summary.scenario;
+    byScenario.set(scenario, [...(byScenario.get(scenario) ?? []), summary]);
+  }
+  for (const [scenario, rows] of byScenario) {
+    for (const row of rows) {
+      const ours = row.server === 'fastify' ? undefined : summaries.find((s) => s.server === reference && s.scenario === row.scenario);
+      lines.push(
+        `| ${scenario} | ${row.server} | ${number(row.rps)} | ${number(row.p50, 1)} | ${number(row.p99, 1)} | ${row.failed} | ${ours ? `${number(ours.rps / row.rps, 2)}×` : ''} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+function rate(summaries: Summary[], server: string, scenario: string): number {
+  return summaries.find((s) => s.server === server && s.scenario === scenario)?.rps ?? Number.NaN;
+}
+
+/** The targets of issue 7 for the comparison section (only those whose rows were measured). */
+export function comparisonVerdicts(summaries: Summary[]): Verdict[] {
+  const verdicts: Verdict[] = [];
+  const ours = (scenario: string) => rate(summaries, 'latchkey-sqlite', scenario);
+  const ratio = (target: string, value: number, minimum: number, unit: 'x' | '%') => {
+    if (!Number.isFinite(value)) return;
+    verdicts.push({
+      target,
+      measured: unit === 'x' ? `${number(value, 2)}×` : `${number(value * 100, 0)}%`,
+      met: value >= minimum,
+    });
+  };
+  ratio('rotating refresh ≥ 3× oidc-provider', ours('refresh') / rate(summaries, 'oidc-provider', 'refresh'), 3, 'x');
+  ratio('rotating refresh ≥ 40% of the Fastify form-POST ceiling', ours('refresh') / rate(summaries, 'fastify', 'post'), 0.4, '%');
+  ratio('code exchange (PKCE) ≥ 3× oidc-provider', ours('code') / rate(summaries, 'oidc-provider', 'code'), 3, 'x');
+  ratio('opaque bearer validation ≥ 50% of the Fastify GET ceiling', ours('bearer_opaque') / rate(summaries, 'fastify', 'get'), 0.5, '%');
+  ratio('JWT bearer validation ≥ 70% of the Fastify GET ceiling', ours('bearer_jwt') / rate(summaries, 'fastify', 'get'), 0.7, '%');
+  const latchkey = summaries.filter((s) => s.server.startsWith('latchkey'));
+  if (latchkey.length > 0) {
+    const failed = latchkey.reduce((sum, s) => sum + s.failed, 0);
+    verdicts.push({ target: 'zero non-2xx from Latchkey', measured: `${failed} of ${latchkey.reduce((sum, s) => sum + s.requests, 0)}`, met: failed === 0 });
+  }
+  for (const summary of summaries.filter((s) => s.server === 'latchkey-postgres')) {
+    const sqlite = ours(summary.scenario);
+    if (!Number.isFinite(sqlite)) continue;
+    const factor = sqlite / summary.rps;
+    verdicts.push({ target: `PostgreSQL within 2× of SQLite: ${summary.scenario}`, measured: `SQLite ÷ PostgreSQL = ${number(factor, 2)}`, met: factor <= 2 });
+  }
+  return verdicts;
+}
+
+export function verdictTable(verdicts: Verdict[]): string {
+  return ['| target | measured | met |', '| --- | --- | --- |', ...verdicts.map((v) => `| ${v.target} | ${v.measured} | ${v.met ? 'yes' : '**no**'} |`)].join(
+    '\n',
+  );
+}
+
+export function mebibytes(bytes: number): string {
+  return `${number(bytes / 1048576, 1)} MiB`;
+}
+
+export { number };

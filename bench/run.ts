@@ -1,0 +1,345 @@
+/**
+ * `npm run bench`: Latchkey side by side with oidc-provider, @node-oauth/oauth2-server
+ * and a bare Fastify ceiling, then memory, growth with data and sign-in cost.
+ *
+ *   npm run bench                          every section, 3 rounds of 10 s
+ *   npm run bench -- --sections compare    only some: compare, memory, scale, signin
+ *   npm run bench -- --write               also write bench/RESULTS.md
+ *   npm run bench -- --smoke               one short round of everything (the CI smoke test)
+ *   npm run bench -- --profile DIR         write Latchkey's V8 CPU profiles to DIR (see bench/profile.mjs)
+ *
+ * Servers run pinned to CPU 0 and the load generator (autocannon, its own
+ * process) to CPU 1 where taskset exists. Servers alternate round by round so
+ * that a noisy moment of the machine does not fall on one server only; the
+ * table gives medians over the rounds.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { type BenchServer, CPUS, type LoadResult, PeerServer, type RequestTemplate, residentBytes, runLoad } from './common.js';
+import { LatchkeyTarget } from './latchkey.js';
+import { comparisonTable, comparisonVerdicts, mebibytes, number, type Row, type Summary, summarise, type Verdict, verdictTable } from './report.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    sections: { type: 'string', default: 'compare,memory,scale,signin' },
+    servers: { type: 'string' },
+    scenarios: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '16' },
+    'memory-seconds': { type: 'string', default: '60' },
+    'scale-sizes': { type: 'string', default: '10000,1000000' },
+    smoke: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    profile: { type: 'string' },
+  },
+});
+
+const smoke = flags.smoke;
+const settings = {
+  rounds: smoke ? 1 : Number(flags.rounds),
+  durationSeconds: smoke ? 1 : Number(flags.duration),
+  warmupSeconds: smoke ? 0 : Number(flags.warmup),
+  connections: Number(flags.connections),
+  memorySeconds: smoke ? 1 : Number(flags['memory-seconds']),
+  scaleSizes: (smoke ? '1000,2000' : (flags['scale-sizes'] as string)).split(',').map(Number),
+};
+const sections = new Set((flags.sections as string).split(','));
+const only = (list: string | undefined) => (list ? new Set(list.split(',')) : undefined);
+const serverFilter = only(flags.servers);
+const scenarioFilter = only(flags.scenarios);
+
+const SCENARIOS = ['client_credentials', 'refresh', 'code', 'bearer_opaque', 'bearer_jwt', 'introspection'];
+const CEILING_SCENARIOS = ['post', 'get'];
+/** How many single-use credentials to mint when nothing has been measured yet (sign-ins cost an argon2 each: far fewer). */
+const firstMint = (scenario: string) => (scenario === 'signin' ? 300 : 3000);
+
+let nextPort = 4300 + Math.floor(Math.random() * 500);
+const port = () => nextPort++;
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function latchkey(dialect: 'sqlite' | 'postgres'): LatchkeyTarget {
+  return new LatchkeyTarget(dialect, { port: port(), cpu: CPUS.server, profileDir: flags.profile });
+}
+
+/**
+ * Measures one scenario on one server: mints enough single-use credentials
+ * for the expected rate (from earlier rounds) and runs the load.
+ */
+class Measurer {
+  private readonly rates = new Map<string, number>();
+
+  async measure(server: BenchServer, scenario: string, durationSeconds: number, connections = settings.connections): Promise<LoadResult | undefined> {
+    const key = `${server.name}/${scenario}`;
+    const expected = this.rates.get(key);
+    const count = expected === undefined ? firstMint(scenario) : Math.ceil(expected * durationSeconds * 2.5) + 1000;
+    const template: RequestTemplate | undefined = await server.prepare(scenario, count);
+    if (!template) return undefined;
+    const result = await runLoad(server.url, template, { durationSeconds, connections });
+    // The next mint follows what was served successfully (refusals of spent credentials are fast and would inflate it).
+    this.rates.set(key, Math.max(result.ok / durationSeconds, expected ?? 0));
+    return result;
+  }
+}
+
+function scenariosOf(server: BenchServer): string[] {
+  const list = server.name === 'fastify' ? CEILING_SCENARIOS : SCENARIOS;
+  return list.filter((scenario) => !scenarioFilter || scenarioFilter.has(scenario) || server.name === 'fastify');
+}
+
+async function compare(withPostgres: boolean): Promise<{ summaries: Summary[]; verdicts: Verdict[] }> {
+  const candidates: BenchServer[] = [
+    latchkey('sqlite'),
+    ...(withPostgres ? [latchkey('postgres')] : []),
+    new PeerServer('oidc-provider', 'oidc-provider.mjs', { port: port(), cpu: CPUS.server }),
+    new PeerServer('oauth2-server', 'oauth2-server.mjs', { port: port(), cpu: CPUS.server }),
+    new PeerServer('fastify', 'fastify-ceiling.mjs', { port: port(), cpu: CPUS.server }),
+  ];
+  const servers = candidates.filter((server) => !serverFilter || serverFilter.has(server.name));
+  const measurer = new Measurer();
+  const rows = new Map<string, Row>();
+  const unsupported = new Set<string>();
+  try {
+    for (const server of servers) {
+      if (server instanceof LatchkeyTarget) await server.setup();
+      await server.start();
+    }
+    if (settings.warmupSeconds > 0) {
+      for (const server of servers) {
+        for (const scenario of scenariosOf(server)) {
+          log(`warm-up ${server.name} ${scenario}`);
+          if (!(await measurer.measure(server, scenario, settings.warmupSeconds))) unsupported.add(`${server.name}/${scenario}`);
+        }
+      }
+    }
+    for (let round = 0; round < settings.rounds; round += 1) {
+      // Alternate: each round starts with a different server.
+      const order = servers.map((_, index) => servers[(index + round) % servers.length] as BenchServer);
+      for (const scenario of [...SCENARIOS, ...CEILING_SCENARIOS]) {
+        for (const server of order) {
+          if (!scenariosOf(server).includes(scenario) || unsupported.has(`${server.name}/${scenario}`)) continue;
+          const result = await measurer.measure(server, scenario, settings.durationSeconds);
+          if (!result) {
+            unsupported.add(`${server.name}/${scenario}`);
+            continue;
+          }
+          log(`round ${round + 1} ${server.name} ${scenario}: ${number(result.requestsPerSecond)} req/s, ${result.failed} failed`);
+          const key = `${server.name}/${scenario}`;
+          const row = rows.get(key) ?? { server: server.name, scenario, rounds: [] };
+          row.rounds.push(result);
+          rows.set(key, row);
+        }
+      }
+    }
+  } finally {
+    for (const server of servers) {
+      if (server instanceof LatchkeyTarget) await server.destroy();
+      else await server.stop();
+    }
+  }
+  const summaries = [...rows.values()].map(summarise);
+  return { summaries, verdicts: comparisonVerdicts(summaries) };
+}
+
+async function memory(): Promise<{ idle: number; minutes: number[]; failed: number; verdict: Verdict }> {
+  const target = latchkey('sqlite');
+  const measurer = new Measurer();
+  try {
+    await target.setup();
+    await target.start();
+    await new Promise((resolve) => setTimeout(resolve, smoke ? 200 : 5000));
+    const idle = residentBytes(target.pid as number);
+    if (settings.warmupSeconds > 0) await measurer.measure(target, 'refresh', settings.warmupSeconds);
+    const minutes: number[] = [];
+    let failed = 0;
+    for (let minute = 0; minute < 3; minute += 1) {
+      const result = (await measurer.measure(target, 'refresh', settings.memorySeconds)) as LoadResult;
+      failed += result.failed;
+      minutes.push(residentBytes(target.pid as number));
+      log(`memory: after load period ${minute + 1}: ${mebibytes(minutes[minute] as number)} (${number(result.requestsPerSecond)} req/s)`);
+    }
+    const growth = ((minutes[2] as number) - (minutes[0] as number)) / (minutes[0] as number);
+    const verdict = {
+      target: 'resident memory does not grow across three load periods (≤ 10% from the first to the third)',
+      measured: `${number(growth * 100, 1)}%`,
+      met: growth <= 0.1,
+    };
+    return { idle, minutes, failed, verdict };
+  } finally {
+    await target.destroy();
+  }
+}
+
+interface ScaleResult {
+  dialect: string;
+  sizes: Array<{ grants: number; fillSeconds: number; summaries: Summary[] }>;
+  verdicts: Verdict[];
+}
+
+async function scale(dialect: 'sqlite' | 'postgres'): Promise<ScaleResult> {
+  const target = latchkey(dialect);
+  const measurer = new Measurer();
+  const result: ScaleResult = { dialect, sizes: [], verdicts: [] };
+  try {
+    await target.setup();
+    await target.start();
+    let filled = 0;
+    for (const size of settings.scaleSizes) {
+      const started = Date.now();
+      await target.fill(filled, size);
+      filled = size;
+      const fillSeconds = (Date.now() - started) / 1000;
+      log(`scale ${dialect}: ${number(size)} filler grants in ${number(fillSeconds, 1)} s`);
+      const rows = new Map<string, Row>();
+      for (const scenario of ['refresh', 'bearer_opaque']) {
+        if (settings.warmupSeconds > 0) await measurer.measure(target, scenario, settings.warmupSeconds);
+        for (let round = 0; round < settings.rounds; round += 1) {
+          const load = (await measurer.measure(target, scenario, settings.durationSeconds)) as LoadResult;
+          const row = rows.get(scenario) ?? { server: target.name, scenario, rounds: [] };
+          row.rounds.push(load);
+          rows.set(scenario, row);
+        }
+      }
+      result.sizes.push({ grants: await target.countGrants(), fillSeconds, summaries: [...rows.values()].map(summarise) });
+    }
+  } finally {
+    await target.destroy();
+  }
+  const [small, large] = [result.sizes[0], result.sizes[result.sizes.length - 1]];
+  if (small && large && small !== large) {
+    for (const scenario of ['refresh', 'bearer_opaque']) {
+      const before = small.summaries.find((s) => s.scenario === scenario)?.rps ?? Number.NaN;
+      const after = large.summaries.find((s) => s.scenario === scenario)?.rps ?? Number.NaN;
+      const change = after / before - 1;
+      result.verdicts.push({
+        target: `${dialect} ${scenario}: ${number(large.grants)} live grants within 20% of ${number(small.grants)}`,
+        measured: `${change >= 0 ? '+' : ''}${number(change * 100, 1)}%`,
+        met: change >= -0.2,
+      });
+    }
+  }
+  return result;
+}
+
+async function signin(): Promise<Summary> {
+  const target = latchkey('sqlite');
+  const measurer = new Measurer();
+  const row: Row = { server: target.name, scenario: 'signin', rounds: [] };
+  try {
+    await target.setup();
+    await target.start();
+    if (settings.warmupSeconds > 0) await measurer.measure(target, 'signin', settings.warmupSeconds, 8);
+    for (let round = 0; round < settings.rounds; round += 1) {
+      row.rounds.push((await measurer.measure(target, 'signin', settings.durationSeconds, 8)) as LoadResult);
+    }
+  } finally {
+    await target.destroy();
+  }
+  return summarise(row);
+}
+
+async function machine(withPostgres: boolean): Promise<string> {
+  const cpus = os.cpus();
+  const sqlite = new BetterSqlite3(':memory:');
+  const sqliteVersion = (sqlite.prepare('select sqlite_version() as v').get() as { v: string }).v;
+  sqlite.close();
+  let postgres = 'not reachable';
+  if (withPostgres) {
+    const client = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+    await client.connect();
+    postgres = ((await client.query('show server_version')).rows[0] as { server_version: string }).server_version;
+    await client.end();
+  }
+  return [
+    `- CPU: ${cpus.length} × ${cpus[0]?.model ?? 'unknown'}; memory ${mebibytes(os.totalmem())}; ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; SQLite ${sqliteVersion} (WAL, synchronous=FULL, the default); PostgreSQL ${postgres} on the same machine`,
+    `- Pinning: ${CPUS.server === undefined ? 'none (taskset missing or one CPU)' : `servers on CPU ${CPUS.server}, autocannon on CPU ${CPUS.load} (PostgreSQL's own processes are not pinned)`}`,
+    `- Rounds: ${settings.rounds} × ${settings.durationSeconds} s per server and scenario after a ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, medians over rounds`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const withPostgres = await postgresReachable();
+  if (!withPostgres) log('PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL rows are skipped');
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const out: string[] = ['# Benchmark results', '', `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)})`, '', await machine(withPostgres), ''];
+  const raw: Record<string, unknown> = { settings };
+  const verdicts: Verdict[] = [];
+
+  if (sections.has('compare')) {
+    const { summaries, verdicts: found } = await compare(withPostgres);
+    raw.compare = summaries;
+    verdicts.push(...found);
+    out.push('## Side by side', '', comparisonTable(summaries), '');
+  }
+  if (sections.has('memory')) {
+    const result = await memory();
+    raw.memory = result;
+    verdicts.push(result.verdict);
+    out.push(
+      '## Memory (Latchkey on SQLite, rotating refresh load)',
+      '',
+      '| moment | resident memory |',
+      '| --- | ---: |',
+      `| idle after start | ${mebibytes(result.idle)} |`,
+      ...result.minutes.map((bytes, index) => `| after load period ${index + 1} (${settings.memorySeconds} s) | ${mebibytes(bytes)} |`),
+      '',
+      `Non-2xx during the load: ${result.failed}.`,
+      '',
+    );
+  }
+  if (sections.has('scale')) {
+    const results = [await scale('sqlite'), ...(withPostgres ? [await scale('postgres')] : [])];
+    raw.scale = results;
+    out.push('## Growth with data (live grants, each with a live access and refresh token)', '', '| database | live grants | fill time s | scenario | median req/s | p99 ms | non-2xx |', '| --- | ---: | ---: | --- | ---: | ---: | ---: |');
+    for (const result of results) {
+      verdicts.push(...result.verdicts);
+      for (const size of result.sizes) {
+        for (const s of size.summaries) {
+          out.push(`| ${result.dialect} | ${number(size.grants)} | ${number(size.fillSeconds, 1)} | ${s.scenario} | ${number(s.rps)} | ${number(s.p99, 1)} | ${s.failed} |`);
+        }
+      }
+    }
+    out.push('');
+  }
+  if (sections.has('signin')) {
+    const summary = await signin();
+    raw.signin = summary;
+    out.push(
+      '## Sign-in (argon2id at the configured cost: 19 MiB, t=2, p=1)',
+      '',
+      '| server | median sign-ins/s | p50 ms | p99 ms | not 303 |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| ${summary.server} | ${number(summary.rps, 1)} | ${number(summary.p50, 1)} | ${number(summary.p99, 1)} | ${summary.failed} |`,
+      '',
+    );
+  }
+  raw.verdicts = verdicts;
+  out.push('## Targets', '', verdictTable(verdicts), '');
+  const report = out.join('\n');
+  process.stdout.write(`${report}\n`);
+  if (flags.write) writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
+  if (flags.json) writeFileSync(flags.json, JSON.stringify(raw, null, 2));
+}
+
+await main();

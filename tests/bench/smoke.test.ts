@@ -1,0 +1,85 @@
+/**
+ * Keeps `npm run bench` working: the whole harness (every server, scenario
+ * and section) for about a second each. What it checks is that the harness
+ * runs and Latchkey answers every benchmark request correctly; how fast is
+ * the benchmark's business, never a test's.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { postgresReachable } from '../support/databases.js';
+
+interface Summary {
+  server: string;
+  scenario: string;
+  rps: number;
+  failed: number;
+  requests: number;
+}
+
+describe('the benchmark harness (npm run bench -- --smoke)', () => {
+  it('runs every section once and Latchkey answers every request with the expected status', { timeout: 600_000 }, async () => {
+    const withPostgres = await postgresReachable();
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-smoke-'));
+    const json = join(dir, 'results.json');
+    try {
+      let stderr = '';
+      const code = await new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--json', json], { stdio: ['ignore', 'ignore', 'pipe'] });
+        child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+        child.once('exit', resolve);
+      });
+      assert.equal(code, 0, stderr);
+      const results = JSON.parse(readFileSync(json, 'utf8')) as {
+        compare: Summary[];
+        memory: { idle: number; minutes: number[]; failed: number };
+        scale: Array<{ dialect: string; sizes: Array<{ grants: number; summaries: Summary[] }> }>;
+        signin: Summary;
+      };
+
+      const row = (server: string, scenario: string) => results.compare.find((s) => s.server === server && s.scenario === scenario);
+      const latchkeys = withPostgres ? ['latchkey-sqlite', 'latchkey-postgres'] : ['latchkey-sqlite'];
+      for (const server of latchkeys) {
+        for (const scenario of ['client_credentials', 'refresh', 'code', 'bearer_opaque', 'bearer_jwt', 'introspection']) {
+          const measured = row(server, scenario);
+          assert.ok(measured && measured.requests > 0, `${server} ${scenario} was measured`);
+          assert.equal(measured.failed, 0, `${server} ${scenario}: every request answered 2xx`);
+        }
+      }
+      // The peers and the ceiling ran their scenarios (their statuses are theirs to report, not ours to assert).
+      for (const [server, scenario] of [
+        ['oidc-provider', 'refresh'],
+        ['oidc-provider', 'code'],
+        ['oidc-provider', 'introspection'],
+        ['oauth2-server', 'refresh'],
+        ['oauth2-server', 'bearer_opaque'],
+        ['fastify', 'post'],
+        ['fastify', 'get'],
+      ] as const) {
+        assert.ok((row(server, scenario)?.requests ?? 0) > 0, `${server} ${scenario} was measured`);
+      }
+
+      assert.ok(results.memory.idle > 0 && results.memory.minutes.length === 3, 'memory: idle and three load periods');
+      assert.equal(results.memory.failed, 0);
+
+      assert.deepEqual(
+        results.scale.map((s) => s.dialect),
+        withPostgres ? ['sqlite', 'postgres'] : ['sqlite'],
+      );
+      for (const { dialect, sizes } of results.scale) {
+        // 1,000 then 2,000 filler grants, plus the ones the scenarios minted.
+        assert.equal(sizes.length, 2);
+        assert.ok((sizes[0]?.grants ?? 0) >= 1000 && (sizes[1]?.grants ?? 0) >= 2000, `${dialect}: grants filled`);
+        for (const size of sizes) for (const s of size.summaries) assert.equal(s.failed, 0, `${dialect} ${s.scenario} at ${size.grants}`);
+      }
+
+      assert.ok(results.signin.requests > 0, 'sign-ins were measured');
+      assert.equal(results.signin.failed, 0, 'every sign-in answered 303');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
