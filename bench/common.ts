@@ -1,5 +1,6 @@
 /** What the benchmark's targets, load generator and orchestrator share. */
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,18 @@ export const CPUS = HAS_TASKSET ? { server: '0', load: '1' } : { server: undefin
 /** A command line pinned to `cpu` with taskset (which execs, so the pid stays the command's). */
 export function pinned(cpu: string | undefined, command: string, args: string[]): [string, string[]] {
   return cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
+}
+
+/** A TCP port nothing listens on now (asked of the kernel, so it never collides with another service). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Polls `url` until it answers 2xx; fails if the process exits first or after 60 s. */

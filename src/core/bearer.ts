@@ -1,6 +1,6 @@
 /** Access tokens at protected resources (RFC 6750; RFC 9068 §4 for JWT access tokens). */
 import { AccessTokenRequired, InsufficientScope, InvalidRequest, InvalidToken } from './errors.js';
-import { looksLikeJwt, type PublicKeyResolver, verifyAccessToken } from './jwt.js';
+import { looksLikeJwt, type PublicKeyResolver, type VerifiedTokenCache, verifyAccessToken } from './jwt.js';
 import type { AccessToken, AccessTokenFormat } from './model.js';
 import type { TokenRepository } from './ports.js';
 import { hashCredential } from './secrets.js';
@@ -142,6 +142,8 @@ export interface AccessTokenValidation {
    * it expires. Off: a JWT is checked with no database access at all.
    */
   online: boolean;
+  /** Verified JWTs kept between requests (see VerifiedTokenCache). */
+  jwtCache?: VerifiedTokenCache | undefined;
 }
 
 /**
@@ -162,7 +164,7 @@ export async function authenticateAccessToken(token: string, deps: AccessTokenVa
       expiresAt: record.expiresAt,
     };
   }
-  const verified = await verifyAccessToken(token, { keys: deps.keys, issuer: deps.issuer, audience: deps.audience, now: deps.now });
+  const verified = await verifyAccessToken(token, { keys: deps.keys, issuer: deps.issuer, audience: deps.audience, now: deps.now, cache: deps.jwtCache });
   // A user's token names the account; a client's own token has sub = client_id and no account.
   const machine = verified.accountId === null;
   if (machine && verified.subject !== verified.clientId) throw new InvalidToken(undefined, 'jwt without account_id for a user');

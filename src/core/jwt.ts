@@ -111,6 +111,35 @@ export interface VerifiedAccessToken {
   jti: string;
 }
 
+/**
+ * JWT access tokens already verified, by their exact text: a token presented
+ * again (a partner calls the API many times with one token) skips the ES256
+ * signature check, the largest cost of an offline bearer check. The checks
+ * that depend on time or keys are repeated on every hit: expiry here, the
+ * key's publication in verifyAccessToken. Bounded; the oldest entry goes first.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, VerifiedAccessToken>();
+
+  constructor(private readonly capacity = 10_000) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new TypeError('capacity must be a positive integer');
+  }
+
+  get(token: string, now: number): VerifiedAccessToken | undefined {
+    const entry = this.entries.get(token);
+    if (entry && entry.expiresAt <= now) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(token: string, verified: VerifiedAccessToken): void {
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, verified);
+  }
+}
+
 /** Resolves a kid to a public key; undefined when no published key has it. */
 export type PublicKeyResolver = (kid: string) => Promise<CryptoKeyLike | undefined>;
 
@@ -121,8 +150,11 @@ export type PublicKeyResolver = (kid: string) => Promise<CryptoKeyLike | undefin
  */
 export async function verifyAccessToken(
   token: string,
-  options: { keys: PublicKeyResolver; issuer: string; audience: string; now: number },
+  options: { keys: PublicKeyResolver; issuer: string; audience: string; now: number; cache?: VerifiedTokenCache | undefined },
 ): Promise<VerifiedAccessToken> {
+  const cached = options.cache?.get(token, options.now);
+  // A cached result stands only while its key is still published (a key dropped after a leak takes its tokens with it).
+  if (cached && (await options.keys(cached.kid))) return cached;
   let kid = '';
   try {
     const { payload } = await jwtVerify(
@@ -149,7 +181,7 @@ export async function verifyAccessToken(
     if ((scope !== undefined && typeof scope !== 'string') || (accountId !== undefined && typeof accountId !== 'string')) {
       throw new InvalidToken(undefined, 'jwt claims of the wrong type');
     }
-    return {
+    const verified: VerifiedAccessToken = {
       kid,
       subject: sub,
       clientId,
@@ -159,6 +191,8 @@ export async function verifyAccessToken(
       expiresAt: (exp ?? 0) * 1000,
       jti,
     };
+    options.cache?.set(token, verified);
+    return verified;
   } catch (error) {
     if (error instanceof InvalidToken) throw error;
     const code = (error as { code?: unknown }).code;

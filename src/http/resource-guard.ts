@@ -21,6 +21,7 @@ import {
 import type { Clock } from '../core/clock.js';
 import { AccessTokenRequired, InsufficientScope, InvalidToken, OAuthError } from '../core/errors.js';
 import type { Account, Client, User } from '../core/model.js';
+import { VerifiedTokenCache } from '../core/jwt.js';
 import type { VerificationKeys } from '../core/signing-keys.js';
 import type { Store } from '../store/types.js';
 import { isFormParams, queryOf } from './form.js';
@@ -60,7 +61,7 @@ export interface RouteRequirement {
   scopes?: string[];
   /** Overrides the guard's `online` for this route. */
   online?: boolean;
-  /** Also load the user, account and client onto the principal (up to three lookups). */
+  /** Also load the user, account and client onto the principal (one more lookup). */
   load?: boolean;
 }
 
@@ -93,6 +94,7 @@ export function principalOf(request: FastifyRequest): Principal {
 export function createResourceGuard(app: FastifyInstance, options: ResourceGuardOptions): ResourceGuard {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', null);
   const realm = options.realm ?? 'latchkey';
+  const jwtCache = new VerifiedTokenCache();
 
   const refuse = (request: FastifyRequest, reply: FastifyReply, error: OAuthError, location: TokenLocation | undefined) => {
     request.log.info({ err: { type: error.error, detail: error.detail ?? error.description } }, 'access token refused');
@@ -130,15 +132,12 @@ export function createResourceGuard(app: FastifyInstance, options: ResourceGuard
           audience: options.audience,
           now: options.clock.now(),
           online,
+          jwtCache,
         };
         const principal: Principal = await authenticateAccessToken(found.token, validation);
         requireScopes(principal, scopes);
         if (requirement.load) {
-          const [client, user, account] = await Promise.all([
-            options.store.findClient(principal.clientId),
-            principal.userId === null ? null : options.store.findUser(principal.userId),
-            principal.accountId === null ? null : options.store.findAccount(principal.accountId),
-          ]);
+          const { client, user, account } = await options.store.findParties(principal);
           if (!client || user === undefined || account === undefined) {
             throw new InvalidToken(undefined, 'client, user or account no longer exists');
           }

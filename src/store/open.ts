@@ -1,11 +1,11 @@
 /** Opens the Store on SQLite (a file under the data directory) or PostgreSQL (DATABASE_URL). */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, type LogEvent, sql, type MigrationResult, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, type LogEvent, sql, type MigrationResult, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type Dialect, LatchkeyMigrations } from './kysely/migrations/index.js';
-import { withStatementCache } from './kysely/statement-cache.js';
+import { withPreparedStatements } from './kysely/pg-prepared.js';
+import { sqliteDialect } from './kysely/sqlite-driver.js';
 import type { Database } from './kysely/schema.js';
 import { KyselyStore } from './kysely/store.js';
 
@@ -46,7 +46,7 @@ export function openStore(options: StoreOptions): KyselyStore {
     // listener Node would crash. The pool already discards that connection and opens
     // another on demand, and a query in flight gets its own error.
     pool.on('error', () => {});
-    return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: options.onQuery }), 'postgres', {
+    return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }), log: options.onQuery }), 'postgres', {
       audit: new Set(),
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     });
@@ -57,12 +57,8 @@ export function openStore(options: StoreOptions): KyselyStore {
     mkdirSync(dir, { recursive: true });
     file = join(dir, 'latchkey.sqlite');
   }
-  const database = new BetterSqlite3(file);
-  database.pragma('journal_mode = WAL');
-  database.pragma(`synchronous = ${options.sqliteSynchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-  database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
-  return new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log: options.onQuery }), 'sqlite');
+  const sqlite = sqliteDialect({ file, synchronous: options.sqliteSynchronous ?? 'full' });
+  return new KyselyStore(new Kysely<Database>({ dialect: sqlite, log: options.onQuery }), 'sqlite');
 }
 
 function migrator(store: KyselyStore): Migrator {

@@ -85,6 +85,31 @@ const HOT = {
   ),
   findUser: prepared(1, (db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id)),
   findAccount: prepared(1, (db, id: string) => db.selectFrom('accounts').selectAll().where('id', '=', id)),
+  findParties: prepared(3, (db, clientId: string, userId: string | null, accountId: string | null) =>
+    db
+      .selectFrom('clients as c')
+      .leftJoin('users as u', (join) => join.on('u.id', '=', userId as string))
+      .leftJoin('accounts as a', (join) => join.on('a.id', '=', accountId as string))
+      .selectAll('c')
+      .select([
+        'u.id as u_id',
+        'u.email as u_email',
+        'u.password_hash as u_password_hash',
+        'u.first_name as u_first_name',
+        'u.last_name as u_last_name',
+        'u.is_admin as u_is_admin',
+        'u.locked_at as u_locked_at',
+        'u.created_at as u_created_at',
+        'u.updated_at as u_updated_at',
+        'a.id as a_id',
+        'a.name as a_name',
+        'a.kind as a_kind',
+        'a.partner_id as a_partner_id',
+        'a.created_at as a_created_at',
+      ])
+      .where('c.id', '=', clientId)
+      .where('c.destroyed_at', 'is', null),
+  ),
   findGrant: prepared(1, (db, id: string) => db.selectFrom('grants').selectAll().where('id', '=', id)),
   touchGrant: prepared(2, (db, now: number, id: string) => db.updateTable('grants').set({ last_used_at: now }).where('id', '=', id)),
   findCode: prepared(1, (db, hash: string) => db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', hash)),
@@ -388,6 +413,36 @@ export class KyselyStore implements Store {
       .orderBy('accounts.id')
       .execute();
     return rows.map((row) => ({ id: row.id, name: row.name, kind: row.kind, partnerId: row.partner_id, createdAt: row.created_at }));
+  }
+
+  async findParties(ids: { clientId: string; userId: string | null; accountId: string | null }) {
+    const row = (await HOT.findParties.execute(this.db, this.dialect, ids.clientId, ids.userId, ids.accountId)).rows[0];
+    if (!row) {
+      return { client: undefined, user: ids.userId === null ? null : undefined, account: ids.accountId === null ? null : undefined };
+    }
+    const user =
+      row.u_id === null
+        ? undefined
+        : toUser({
+            id: row.u_id,
+            email: row.u_email as string,
+            password_hash: row.u_password_hash as string,
+            first_name: row.u_first_name as string,
+            last_name: row.u_last_name as string,
+            is_admin: row.u_is_admin as number,
+            locked_at: row.u_locked_at,
+            created_at: row.u_created_at as number,
+            updated_at: row.u_updated_at as number,
+          });
+    const account =
+      row.a_id === null
+        ? undefined
+        : { id: row.a_id, name: row.a_name as string, kind: row.a_kind as string, partnerId: row.a_partner_id, createdAt: row.a_created_at as number };
+    return {
+      client: toClient(row),
+      user: ids.userId === null ? null : user,
+      account: ids.accountId === null ? null : account,
+    };
   }
 
   async findAccount(accountId: string): Promise<Account | undefined> {

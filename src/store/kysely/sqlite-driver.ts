@@ -1,0 +1,237 @@
+/**
+ * Latchkey's SQLite driver for Kysely: one writer connection, one reader
+ * connection, and commits made durable without blocking the event loop.
+ *
+ * Kysely's own SQLite driver runs every query, reads included, through one
+ * connection behind one mutex, and better-sqlite3 waits for the disk on the
+ * event loop's thread. Under load that serialises everything behind each
+ * commit's sync. Here:
+ *
+ * - Reads outside a transaction go to a second, read-only connection: in WAL
+ *   mode it sees every committed transaction and never waits for the writer.
+ * - Transactions and writes hold the writer's mutex, as before.
+ * - Durability (the default, sqliteSynchronous=full): SQLite runs with
+ *   synchronous=NORMAL, so a COMMIT only writes its WAL frames, and the driver
+ *   then fsyncs the WAL file in libuv's thread pool and resolves the commit
+ *   (or the autocommit write) only once that sync returns. The writer's mutex
+ *   is released before the sync, so the next transaction is written while
+ *   the disk syncs the previous one; one sync covers every commit before it.
+ *   Nothing is answered before its commit is on disk, as with synchronous=FULL.
+ */
+import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Database, Statement } from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
+import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SqliteDialect } from 'kysely';
+import { type CachedDatabase, withStatementCache } from './statement-cache.js';
+
+class Mutex {
+  private held: Promise<void> | undefined;
+  private release: (() => void) | undefined;
+
+  async lock(): Promise<void> {
+    while (this.held) await this.held;
+    this.held = new Promise((resolve) => {
+      this.release = resolve;
+    });
+  }
+
+  unlock(): void {
+    const release = this.release;
+    this.held = undefined;
+    this.release = undefined;
+    release?.();
+  }
+}
+
+/** fsync of the WAL file, shared: a caller waits for the first sync that starts after its call. */
+class WalSync {
+  private fd: number | undefined;
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+
+  constructor(private readonly walFile: string) {}
+
+  sync(): Promise<void> {
+    // A sync already queued behind the running one starts after this call: it covers this call's writes.
+    if (this.queued) return this.queued;
+    if (!this.running) return this.start();
+    this.queued = this.running.then(
+      () => this.afterRunning(),
+      () => this.afterRunning(),
+    );
+    return this.queued;
+  }
+
+  private afterRunning(): Promise<void> {
+    this.queued = undefined;
+    return this.start();
+  }
+
+  private start(): Promise<void> {
+    const running = new Promise<void>((resolve, reject) => {
+      fsync(this.descriptor(), (error) => (error ? reject(error) : resolve()));
+    }).finally(() => {
+      if (this.running === running) this.running = undefined;
+    });
+    this.running = running;
+    return running;
+  }
+
+  private descriptor(): number {
+    if (this.fd === undefined) {
+      this.fd = openSync(this.walFile, 'r');
+      // The WAL file's directory entry must be durable too, once.
+      const directory = openSync(dirname(this.walFile), 'r');
+      try {
+        fsyncSync(directory);
+      } finally {
+        closeSync(directory);
+      }
+    }
+    return this.fd;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+interface Handles {
+  writer: Pick<CachedDatabase, 'prepare'> & { readonly inTransaction: boolean };
+  /** Undefined for an in-memory database, whose second connection would be another database. */
+  reader: Pick<CachedDatabase, 'prepare'> | undefined;
+  writerLock: Mutex;
+  wal: WalSync | undefined;
+}
+
+function result(statement: Statement, parameters: readonly unknown[]): QueryResult<unknown> {
+  if (statement.reader) return { rows: statement.all(parameters) };
+  const { changes, lastInsertRowid } = statement.run(parameters);
+  return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+}
+
+class RoutedConnection implements DatabaseConnection {
+  inTransaction = false;
+
+  constructor(private readonly handles: Handles) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const { writer, reader, writerLock, wal } = this.handles;
+    if (this.inTransaction) return result(writer.prepare(query.sql), query.parameters) as QueryResult<R>;
+    const statement = writer.prepare(query.sql);
+    // readonly: the statement changes nothing (an INSERT ... RETURNING is a reader, but not read-only).
+    if (statement.readonly && reader) return result(reader.prepare(query.sql), query.parameters) as QueryResult<R>;
+    await writerLock.lock();
+    let outcome: QueryResult<unknown>;
+    try {
+      outcome = result(statement, query.parameters);
+    } finally {
+      writerLock.unlock();
+    }
+    // An autocommit write is durable before it is reported, like a COMMIT.
+    if (wal && !statement.readonly) await wal.sync();
+    return outcome as QueryResult<R>;
+  }
+
+  // biome-ignore lint/correctness/useYield: Kysely's interface; streaming is not used by the store.
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('the SQLite driver does not stream');
+  }
+}
+
+class RoutedDriver implements Driver {
+  constructor(private readonly handles: Handles & { close(): void }) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new RoutedConnection(this.handles);
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await this.handles.writerLock.lock();
+    try {
+      this.handles.writer.prepare('begin').run();
+    } catch (error) {
+      this.handles.writerLock.unlock();
+      throw error;
+    }
+    (connection as RoutedConnection).inTransaction = true;
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    this.end(connection, 'commit');
+    await this.handles.wal?.sync();
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    this.end(connection, 'rollback');
+  }
+
+  /** COMMIT or ROLLBACK, then let the next writer in (before any sync: see the module comment). */
+  private end(connection: DatabaseConnection, command: 'commit' | 'rollback'): void {
+    const routed = connection as RoutedConnection;
+    try {
+      this.handles.writer.prepare(command).run();
+    } finally {
+      // A failed COMMIT leaves SQLite in the transaction; roll it back so the writer is usable.
+      if (this.handles.writer.inTransaction) this.handles.writer.prepare('rollback').run();
+      routed.inTransaction = false;
+      this.handles.writerLock.unlock();
+    }
+  }
+
+  async releaseConnection(): Promise<void> {}
+
+  async destroy(): Promise<void> {
+    this.handles.close();
+  }
+}
+
+export interface SqliteOptions {
+  file: string;
+  /** full (default): every commit on disk before it is reported; normal: synced at checkpoints only. */
+  synchronous: 'full' | 'normal';
+}
+
+/** Opens the writer (and, for a file, the reader) and returns the Kysely dialect over them. */
+export function sqliteDialect(options: SqliteOptions): SqliteDialect {
+  const database: Database = new BetterSqlite3(options.file);
+  database.pragma('journal_mode = WAL');
+  // The durable setting syncs the WAL itself, off the event loop (see above).
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const inMemory = options.file === ':memory:' || options.file === '';
+  let readerDatabase: Database | undefined;
+  if (!inMemory) {
+    readerDatabase = new BetterSqlite3(options.file, { readonly: true });
+    readerDatabase.pragma('busy_timeout = 5000');
+  }
+  const writer = withStatementCache(database);
+  const reader = readerDatabase && withStatementCache(readerDatabase);
+  const wal = options.synchronous === 'full' && !inMemory ? new WalSync(`${options.file}-wal`) : undefined;
+  const handles = {
+    writer: {
+      prepare: (sql: string) => writer.prepare(sql),
+      get inTransaction() {
+        return database.inTransaction;
+      },
+    },
+    reader,
+    writerLock: new Mutex(),
+    wal,
+    close() {
+      wal?.close();
+      reader?.close();
+      writer.close();
+    },
+  };
+  return new (class extends SqliteDialect {
+    override createDriver(): Driver {
+      return new RoutedDriver(handles);
+    }
+  })({ database: writer });
+}

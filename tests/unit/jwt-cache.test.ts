@@ -1,0 +1,65 @@
+/** The verified-JWT cache of the resource guard: a hit skips the signature check, and only the signature check. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { importJWK, type JWK } from 'jose';
+import { InvalidToken } from '../../src/core/errors.js';
+import { generateSigningKey, signAccessToken, VerifiedTokenCache, verifyAccessToken } from '../../src/core/jwt.js';
+import type { SigningKey } from '../../src/core/model.js';
+import { caught } from './core-fixtures.js';
+
+const ISSUER = 'https://latchkey.test';
+const AUDIENCE = 'https://api.latchkey.test';
+const NOW = 1_750_000_000_000;
+
+async function issue(key: SigningKey, subject = 'usr_ada'): Promise<string> {
+  return signAccessToken(
+    { issuer: ISSUER, audience: AUDIENCE, subject, clientId: 'lkc_app', scopes: ['read'], accountId: 'acc_1', issuedAt: NOW, expiresAt: NOW + 3600_000 },
+    key,
+  );
+}
+
+const publishing = (published: SigningKey, as: SigningKey = published) => async (kid: string) =>
+  kid === as.kid ? importJWK(published.publicJwk as JWK, 'ES256') : undefined;
+
+function verify(token: string, keys: ReturnType<typeof publishing>, now: number, cache: VerifiedTokenCache) {
+  return verifyAccessToken(token, { keys, issuer: ISSUER, audience: AUDIENCE, now, cache });
+}
+
+test('a verified token is served from the cache: the signature is not checked again', async () => {
+  const key = await generateSigningKey(NOW);
+  const other = await generateSigningKey(NOW);
+  const token = await issue(key);
+  const cache = new VerifiedTokenCache();
+  // Publishing the wrong public key under the token's kid makes a real check fail...
+  assert.ok((await caught(() => verify(token, publishing(other, key), NOW + 1000, new VerifiedTokenCache()))) instanceof InvalidToken);
+  // ...so a success with it proves the cached result was used.
+  const first = await verify(token, publishing(key), NOW + 1000, cache);
+  const again = await verify(token, publishing(other, key), NOW + 2000, cache);
+  assert.deepEqual(again, first);
+});
+
+test('a cached token is refused once it expires, or once its key is no longer published', async () => {
+  const key = await generateSigningKey(NOW);
+  const token = await issue(key);
+  const cache = new VerifiedTokenCache();
+  await verify(token, publishing(key), NOW + 1000, cache);
+  const expired = await caught(() => verify(token, publishing(key), NOW + 3600_000, cache));
+  assert.ok(expired instanceof InvalidToken);
+  assert.equal(cache.get(token, NOW + 3600_000), undefined);
+
+  const fresh = await issue(key, 'usr_grace');
+  await verify(fresh, publishing(key), NOW + 1000, cache);
+  const dropped = await caught(() => verify(fresh, async () => undefined, NOW + 2000, cache));
+  assert.ok(dropped instanceof InvalidToken);
+});
+
+test('the cache is bounded: the oldest entry goes first', async () => {
+  const key = await generateSigningKey(NOW);
+  const cache = new VerifiedTokenCache(2);
+  const tokens = await Promise.all(['a', 'b', 'c'].map((subject) => issue(key, subject)));
+  for (const token of tokens) await verify(token, publishing(key), NOW + 1000, cache);
+  assert.equal(cache.get(tokens[0] as string, NOW + 1000), undefined);
+  assert.equal(cache.get(tokens[1] as string, NOW + 1000)?.subject, 'b');
+  assert.equal(cache.get(tokens[2] as string, NOW + 1000)?.subject, 'c');
+  assert.throws(() => new VerifiedTokenCache(0), TypeError);
+});
