@@ -165,5 +165,22 @@ for (const dialect of await dialects()) {
       const row = await store.db.selectFrom('audit_events').selectAll().where('type', '=', 'test.event').executeTakeFirst();
       assert.deepEqual(JSON.parse(row?.detail ?? '{}'), { a: 1 });
     });
+
+    test("a token's parties in one lookup: client, user and account; null where the token has none; undefined where one is gone", async () => {
+      const { user, account, client } = await connection();
+      const all = await store.findParties({ clientId: client.id, userId: user.id, accountId: account.id });
+      assert.deepEqual(all, { client: await store.findClient(client.id), user: await store.findUser(user.id), account: await store.findAccount(account.id) });
+
+      // A client's own token (client credentials) has no user or account.
+      assert.deepEqual(await store.findParties({ clientId: client.id, userId: null, accountId: null }), {
+        client: await store.findClient(client.id),
+        user: null,
+        account: null,
+      });
+      const missing = await store.findParties({ clientId: client.id, userId: 'usr_gone', accountId: 'acc_gone' });
+      assert.equal(missing.user, undefined);
+      assert.equal(missing.account, undefined);
+      assert.equal((await store.findParties({ clientId: 'lkc_gone', userId: user.id, accountId: null })).client, undefined);
+    });
   });
 }
