@@ -153,7 +153,7 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, options:
   // The labelled series, looked up once per (method, route, status): prom-client
   // hashes the label object on every call otherwise, and this runs on every request.
   const series = new Map<string, { requests: { inc(): void }; latency: { observe(value: number): void } }>();
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', async (request, reply) => {
     const method = METHODS.has(request.method) ? request.method : 'other';
     const route = request.routeOptions.url ?? 'unmatched';
     const key = `${method} ${reply.statusCode} ${route}`;
@@ -165,7 +165,6 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, options:
     }
     bound.requests.inc();
     bound.latency.observe(reply.elapsedTime / 1000);
-    done();
   });
   if (options.serve) {
     app.get('/metrics', async (_request, reply) => reply.header('cache-control', 'no-store').type(metrics.registry.contentType).send(await metrics.registry.metrics()));

@@ -122,7 +122,7 @@ describe('logs carry request ids and no credentials', () => {
   test('every line about a request carries its request id', () => {
     const lines = logs.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const aboutRequests = lines.filter((line) => 'req' in line || 'res' in line || 'reqId' in line);
-    assert.ok(aboutRequests.length > 20, `${aboutRequests.length} request lines`);
+    assert.ok(aboutRequests.length > 10, `${aboutRequests.length} request lines`);
     for (const line of aboutRequests) assert.match(String(line.reqId), /^[0-9a-f-]{36}$/, JSON.stringify(line));
     // Lines without one are the application's own (start-up, schedules), never a request's.
     for (const line of lines.filter((entry) => !('reqId' in entry))) assert.ok(!('req' in line) && !('res' in line), JSON.stringify(line));

@@ -16,7 +16,8 @@ import { dialects, type TestDatabase } from '../support/databases.js';
 import { makeClient, makeUser, REDIRECT_URI, seedScopes } from '../support/fixtures.js';
 import { type ServerProcess, startServerProcess } from '../support/process.js';
 
-const WORKERS = 12;
+// Enough clients that requests queue: some are then still being answered well after they were sent.
+const WORKERS = 64;
 const LOAD_BEFORE_SIGNAL_MS = 1500;
 /** A request started this long before the signal was certainly read by the server before it stopped accepting. */
 const ON_THE_WIRE_MS = 25;
