@@ -19,6 +19,8 @@ export interface RequestTemplate {
   singleUse: boolean;
   /** The status that counts as success (default: any 2xx). */
   expectStatus?: number;
+  /** The response field holding the next value of a chain (a rotated refresh token), when requests chain. */
+  chain?: string;
 }
 
 /** A server under test. */

@@ -30,6 +30,8 @@ const PASSWORD = 'correct-horse-battery-staple-42';
 const BATCH = 500;
 /** Filler connections belong to this many users (and to one client per this many connections). */
 const FILL_USERS = 10_000;
+/** Refresh chains minted for refresh_chain: more than the load generator's connections. */
+const CHAINS = 200;
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -279,6 +281,13 @@ export class LatchkeyTarget implements BenchServer {
         return tokenRequest(this.opaque, `grant_type=client_credentials&scope=${SCOPE}`, [], false);
       case 'refresh':
         return tokenRequest(this.opaque, 'grant_type=refresh_token&refresh_token={{value}}', await this.mintRefreshTokens(count), true);
+      case 'refresh_chain':
+        // Clients rotating their own tokens: a few chains serve the whole run, so the grants
+        // in the database stay the ones the run was set up with (the growth-with-data section).
+        return {
+          ...tokenRequest(this.opaque, 'grant_type=refresh_token&refresh_token={{value}}', await this.mintRefreshTokens(CHAINS), true),
+          chain: 'refresh_token',
+        };
       case 'code':
         return tokenRequest(
           this.opaque,

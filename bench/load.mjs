@@ -40,6 +40,9 @@ if (!varies) {
   requests = values.map((value) => ({ method: job.method, path: job.path, headers: fillHeaders(job.headers, value), body: fill(job.body, value) }));
 } else {
   let next = 0;
+  // A chain (job.chain names the response field): each answer's new credential (a rotated
+  // refresh token) is sent next, so a few minted values serve the whole run, as clients do.
+  const fresh = [];
   requests = [
     {
       method: job.method,
@@ -47,10 +50,22 @@ if (!varies) {
       setupRequest(request) {
         // Past the end of the minted values the server sees a spent credential
         // and answers 4xx, which the report shows as non-2xx: mint more.
-        const value = values[next < values.length ? next : next % values.length];
-        next += 1;
+        let value = fresh.pop();
+        if (value === undefined) {
+          value = values[next < values.length ? next : next % values.length];
+          next += 1;
+        }
         return { ...request, headers: fillHeaders(job.headers, value), body: fill(job.body, value) };
       },
+      ...(job.chain
+        ? {
+            onResponse(status, body) {
+              if (status !== 200) return;
+              const value = JSON.parse(body)[job.chain];
+              if (typeof value === 'string') fresh.push(value);
+            },
+          }
+        : {}),
     },
   ];
 }

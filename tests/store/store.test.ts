@@ -182,5 +182,16 @@ for (const dialect of await dialects()) {
       assert.equal(missing.account, undefined);
       assert.equal((await store.findParties({ clientId: 'lkc_gone', userId: user.id, accountId: null })).client, undefined);
     });
+
+    test('a grant\'s last use is recorded to the minute: a busy grant is not rewritten by every request', async () => {
+      const { grant } = await connection();
+      const now = Date.now();
+      await store.touchGrant(grant.id, now);
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now);
+      await store.touchGrant(grant.id, now + 59_000);
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now);
+      await store.touchGrant(grant.id, now + 61_000);
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 61_000);
+    });
   });
 }

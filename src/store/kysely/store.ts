@@ -111,7 +111,13 @@ const HOT = {
       .where('c.destroyed_at', 'is', null),
   ),
   findGrant: prepared(1, (db, id: string) => db.selectFrom('grants').selectAll().where('id', '=', id)),
-  touchGrant: prepared(2, (db, now: number, id: string) => db.updateTable('grants').set({ last_used_at: now }).where('id', '=', id)),
+  touchGrant: prepared(3, (db, now: number, id: string, before: number) =>
+    db
+      .updateTable('grants')
+      .set({ last_used_at: now })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', before)])),
+  ),
   findCode: prepared(1, (db, hash: string) => db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', hash)),
   consumeCode: prepared(2, (db, now: number, hash: string) =>
     db.updateTable('authorization_codes').set({ consumed_at: now }).where('code_hash', '=', hash).where('consumed_at', 'is', null),
@@ -135,6 +141,9 @@ const HOT = {
   ]),
   insertRefreshToken: preparedInsert('refresh_tokens', ['token_hash', 'grant_id', 'client_id', 'scopes', 'created_at', 'expires_at', 'rotated_at', 'revoked_at']),
 };
+
+/** How precisely a grant's last use is recorded (touchGrant). */
+export const GRANT_USE_RESOLUTION_MS = 60_000;
 
 /** The primary key of each expiring table. */
 const EXPIRING_KEYS = {
@@ -596,7 +605,9 @@ export class KyselyStore implements Store {
   }
 
   async touchGrant(grantId: string, now: number): Promise<void> {
-    await HOT.touchGrant.execute(this.db, this.dialect, now, grantId);
+    // At most once a minute per grant: a machine grant used by every client-credentials request
+    // would otherwise be one row that every token request rewrites (and, on PostgreSQL, waits to lock).
+    await HOT.touchGrant.execute(this.db, this.dialect, now, grantId, now - GRANT_USE_RESOLUTION_MS);
   }
 
   // ---- Codes -----------------------------------------------------------------
