@@ -3,12 +3,11 @@
 // Usage: PORT=4003 node bench/servers/fastify-ceiling.mjs
 import crypto from 'node:crypto';
 import fastify from 'fastify';
+import { BASIC, countOf, FORM } from './peer.mjs';
 
 const PORT = Number(process.env.PORT || 4003);
 const HOST = '127.0.0.1';
 
-const BASIC = `Basic ${Buffer.from('bench-client:bench-client-secret-0123456789abcdef0123456789abcdef').toString('base64')}`;
-const FORM = 'application/x-www-form-urlencoded';
 
 // Only the control route's response is large; requests stay small, but allow
 // a generous request body anyway.
@@ -61,17 +60,9 @@ function prepare(scenario, count) {
 }
 
 app.post('/__bench/prepare', async (req, reply) => {
-  let input = req.body;
-  if (typeof input === 'string') {
-    try { input = JSON.parse(input); } catch { input = {}; }
-  }
-  const { scenario, count } = (input && typeof input === 'object') ? input : {};
-  const n = Math.max(1, Math.floor(Number(count) || 1));
-  const result = prepare(scenario, n);
-  if (!result) {
-    reply.code(404);
-    return { error: 'unsupported scenario' };
-  }
+  const input = typeof req.body === 'string' ? JSON.parse(req.body || '{}') : req.body;
+  const result = prepare(input?.scenario, countOf(input));
+  if (!result) return reply.code(404).send({ error: 'unsupported scenario' });
   return result;
 });
 

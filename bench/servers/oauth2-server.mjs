@@ -4,19 +4,13 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 import OAuth2Server from '@node-oauth/oauth2-server';
+import { BASIC, CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, CODE_VERIFIER, controlRoute, FORM, REDIRECT_URI, readBody, sendJson } from './peer.mjs';
 
 const { Request, Response } = OAuth2Server;
 
 const PORT = Number(process.env.PORT || 4002);
 const HOST = '127.0.0.1';
 
-const CLIENT_ID = 'bench-client';
-const CLIENT_SECRET = 'bench-client-secret-0123456789abcdef0123456789abcdef';
-const REDIRECT_URI = 'https://app.example/cb';
-const CODE_VERIFIER = 'bench-code-verifier-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFG';
-const CODE_CHALLENGE = crypto.createHash('sha256').update(CODE_VERIFIER).digest('base64url');
-const BASIC = `Basic ${Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(CLIENT_SECRET)}`).toString('base64')}`;
-const FORM = 'application/x-www-form-urlencoded';
 
 const ACCESS_TOKEN_LIFETIME = 3600;
 const REFRESH_TOKEN_LIFETIME = 1209600;
@@ -232,46 +226,13 @@ function prepare(scenario, count) {
 
 // ---------------------------------------------------------------- http
 
-function sendJson(res, status, obj, headers) {
-  const body = JSON.stringify(obj);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
-}
-
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 function splitUrl(url) {
   const q = url.indexOf('?');
   if (q === -1) return { path: url, query: {} };
   return { path: url.slice(0, q), query: Object.fromEntries(new URLSearchParams(url.slice(q + 1))) };
 }
 
-async function control(req, res) {
-  if (req.method !== 'POST' || req.url !== '/__bench/prepare') {
-    sendJson(res, 404, { error: 'not found' });
-    return;
-  }
-  try {
-    const { scenario, count } = JSON.parse((await readBody(req)) || '{}');
-    const n = Math.max(1, Math.floor(Number(count) || 1));
-    const result = prepare(scenario, n);
-    if (!result) sendJson(res, 404, { error: 'unsupported scenario' });
-    else sendJson(res, 200, result);
-  } catch (err) {
-    sendJson(res, 500, { error: String(err?.message ?? err) });
-  }
-}
+const control = controlRoute(prepare);
 
 async function handleToken(req, res, query) {
   const raw = await readBody(req);

@@ -7,6 +7,7 @@
 // (hence the dynamic imports below).
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { BASIC, CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, CODE_VERIFIER, controlRoute, FORM, REDIRECT_URI } from './peer.mjs';
 
 const toStderr = (...args) => { process.stderr.write(`${args.join(' ')}\n`); };
 console.info = toStderr;
@@ -30,14 +31,7 @@ const PORT = Number(process.env.PORT || 4001);
 const HOST = '127.0.0.1';
 const ISSUER = `http://${HOST}:${PORT}`;
 
-const CLIENT_ID = 'bench-client';
-const CLIENT_SECRET = 'bench-client-secret-0123456789abcdef0123456789abcdef';
-const REDIRECT_URI = 'https://app.example/cb';
 const ACCOUNT_ID = 'user-1';
-const CODE_VERIFIER = 'bench-code-verifier-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFG';
-const CODE_CHALLENGE = crypto.createHash('sha256').update(CODE_VERIFIER).digest('base64url');
-const BASIC = `Basic ${Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(CLIENT_SECRET)}`).toString('base64')}`;
-const FORM = 'application/x-www-form-urlencoded';
 // Scope of minted codes / refresh tokens: 'offline_access' only, plain OAuth
 // 2.0 as Latchkey serves it, so no id_token is signed per exchange.
 // BENCH_ID_TOKEN=1 adds 'openid' (an RS256 id_token on every code/refresh
@@ -222,33 +216,7 @@ async function prepare(scenario, count) {
   }
 }
 
-// ---------------------------------------------------------------- control
-
-function sendJson(res, status, obj) {
-  const body = JSON.stringify(obj);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function control(req, res) {
-  if (req.method !== 'POST' || req.url !== '/__bench/prepare') {
-    sendJson(res, 404, { error: 'not found' });
-    return;
-  }
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', async () => {
-    try {
-      const { scenario, count } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-      const n = Math.max(1, Math.floor(Number(count) || 1));
-      const result = await prepare(scenario, n);
-      if (!result) sendJson(res, 404, { error: 'unsupported scenario' });
-      else sendJson(res, 200, result);
-    } catch (err) {
-      sendJson(res, 500, { error: String(err?.message ?? err) });
-    }
-  });
-}
+const control = controlRoute(prepare);
 
 const server = http.createServer((req, res) => (
   req.url.startsWith('/__bench/') ? control(req, res) : callback(req, res)
