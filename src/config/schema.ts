@@ -80,6 +80,14 @@ export const configSchema = z
       .default(30 * 24 * 3600)
       .describe('Age at which the JWT signing key is replaced by a new one, seconds (0 turns the schedule off).'),
     jwtOnlineCheck: flag.default(false).describe('The platform API\'s resource guard also checks JWT access tokens against the database (revocation).'),
+    resourceGuardCacheSeconds: z.coerce
+      .number()
+      .min(0)
+      .max(3600)
+      .default(5)
+      .describe(
+        'How long the resource guard reuses a token\'s client, user and account once loaded, seconds (0: load them on every request). Changes made through this instance apply at once; those of other instances or the CLI within this time. Token validity is never cached.',
+      ),
     redisUrl: z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
@@ -155,6 +163,7 @@ export const ENV_VARS: Record<string, keyof Config> = {
   LATCHKEY_ACCESS_TOKEN_AUDIENCE: 'accessTokenAudience',
   LATCHKEY_SIGNING_KEY_ROTATION_SECONDS: 'signingKeyRotationSeconds',
   LATCHKEY_JWT_ONLINE_CHECK: 'jwtOnlineCheck',
+  LATCHKEY_RESOURCE_GUARD_CACHE_SECONDS: 'resourceGuardCacheSeconds',
   LATCHKEY_REDIS_URL: 'redisUrl',
   LATCHKEY_BRAND_NAME: 'brandName',
   LATCHKEY_BRAND_LOGO_URL: 'brandLogoUrl',

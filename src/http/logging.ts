@@ -1,5 +1,6 @@
 /** Logger options: structured, with every credential kept out of the output. */
-import { type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
+import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
+import pino from 'pino';
 
 const SENSITIVE_PARAMS = new Set([
   'code',
@@ -29,9 +30,25 @@ export function redactUrl(url: string): string {
   return changed ? `${url.slice(0, mark)}?${query.toString()}` : url;
 }
 
-export function loggerOptions(level: string): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
+let stdout: pino.DestinationStream | undefined;
+
+/**
+ * Standard output, written asynchronously: lines that arrive while a write is
+ * in flight go out together in the next one, in libuv's thread pool, instead
+ * of one blocking write(2) per line on the event loop (measured: about 5% of a
+ * request). Pino flushes what is left when the process exits; a SIGKILL loses
+ * at most the lines of one write. One stream per process, however many apps.
+ */
+function stdoutDestination(): pino.DestinationStream {
+  stdout ??= pino.destination({ dest: 1, sync: false });
+  return stdout;
+}
+
+/** Where logs go: `stream` when given (tests read them back), else standard output. */
+export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level,
+    stream: stream ?? stdoutDestination(),
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.client_secret'],
       censor: '[redacted]',
@@ -49,12 +66,33 @@ export function loggerOptions(level: string): Exclude<FastifyServerOptions['logg
  * arrival and one on completion; the second says everything the first does
  * once it carries the request too, and on the bearer path a log line costs as
  * much as the token lookup.
+ *
+ * The line of a request answered without error skips the logger's redaction,
+ * which costs more than the rest of the line (measured: 5 of 8.5 µs): its
+ * fields are fixed and none can hold a secret (the serializers above keep the
+ * method, the URL with credential parameters masked, the address, the
+ * status). Every other line, errors included, is redacted as configured.
  */
 export class OneLinePerRequest extends LogController {
+  private readonly unredacted = new WeakMap<FastifyBaseLogger, FastifyBaseLogger>();
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    if (error) {
+      reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+      return;
+    }
+    const logger = this.unredactedLogger(request.server.log);
+    logger.info({ [this.requestIdLogLabel]: request.id, req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+
+  private unredactedLogger(logger: FastifyBaseLogger): FastifyBaseLogger {
+    let child = this.unredacted.get(logger);
+    if (child === undefined) {
+      child = logger.child({}, { redact: [] } as Parameters<FastifyBaseLogger['child']>[1]);
+      this.unredacted.set(logger, child);
+    }
+    return child;
   }
 }

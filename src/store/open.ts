@@ -7,7 +7,8 @@ import { type Dialect, LatchkeyMigrations } from './kysely/migrations/index.js';
 import { withPreparedStatements } from './kysely/pg-prepared.js';
 import { sqliteDialect } from './kysely/sqlite-driver.js';
 import type { Database } from './kysely/schema.js';
-import { KyselyStore } from './kysely/store.js';
+import { PartiesCache } from './kysely/parties-cache.js';
+import { DEFAULT_PARTIES_CACHE_MS, KyselyStore, type Parties } from './kysely/store.js';
 
 export interface StoreOptions {
   /** SQLite durability (default full: every commit synced). */
@@ -21,6 +22,8 @@ export interface StoreOptions {
   poolSize?: number | undefined;
   /** Called with each query's duration (Kysely's log): metrics. */
   onQuery?: ((event: LogEvent) => void) | undefined;
+  /** How long a token's client, user and account may be reused once loaded, ms (0: never; see parties-cache.ts). */
+  partiesCacheMs?: number | undefined;
 }
 
 export function dialectOf(options: StoreOptions): Dialect {
@@ -35,6 +38,7 @@ const pgTypes = {
 
 export function openStore(options: StoreOptions): KyselyStore {
   const dialect = dialectOf(options);
+  const caches = { parties: new PartiesCache<Parties>(options.partiesCacheMs ?? DEFAULT_PARTIES_CACHE_MS) };
   if (dialect === 'postgres') {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
@@ -49,7 +53,7 @@ export function openStore(options: StoreOptions): KyselyStore {
     return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }), log: options.onQuery }), 'postgres', {
       audit: new Set(),
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    });
+    }, caches);
   }
   let file = options.sqliteFile;
   if (file === undefined) {
@@ -58,7 +62,7 @@ export function openStore(options: StoreOptions): KyselyStore {
     file = join(dir, 'latchkey.sqlite');
   }
   const sqlite = sqliteDialect({ file, synchronous: options.sqliteSynchronous ?? 'full' });
-  return new KyselyStore(new Kysely<Database>({ dialect: sqlite, log: options.onQuery }), 'sqlite');
+  return new KyselyStore(new Kysely<Database>({ dialect: sqlite, log: options.onQuery }), 'sqlite', undefined, caches);
 }
 
 function migrator(store: KyselyStore): Migrator {

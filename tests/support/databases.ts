@@ -20,8 +20,8 @@ export interface TestDatabase {
   databaseUrl: string | undefined;
   /** For SQLite, the file. */
   sqliteFile: string | undefined;
-  /** Opens (another) migrated store on this database. */
-  open(): Promise<KyselyStore>;
+  /** Opens (another) migrated store on this database; `partiesCacheMs` as in StoreOptions. */
+  open(options?: { partiesCacheMs?: number }): Promise<KyselyStore>;
   drop(): Promise<void>;
 }
 
@@ -69,8 +69,8 @@ async function createPostgres(): Promise<TestDatabase> {
     dialect: 'postgres',
     databaseUrl,
     sqliteFile: undefined,
-    async open() {
-      const store = openStore({ databaseUrl, poolSize: 20 });
+    async open(options = {}) {
+      const store = openStore({ databaseUrl, poolSize: 20, ...options });
       opened.push(store);
       await migrateToLatest(store);
       return store;
@@ -96,8 +96,8 @@ function createSqlite(): TestDatabase {
     dialect: 'sqlite',
     databaseUrl: undefined,
     sqliteFile,
-    async open() {
-      const store = openStore({ sqliteFile });
+    async open(options = {}) {
+      const store = openStore({ sqliteFile, ...options });
       opened.push(store);
       await migrateToLatest(store);
       return store;

@@ -18,6 +18,7 @@ import type {
 } from '../admin.js';
 import { DuplicateError } from '../types.js';
 import type { Dialect } from './migrations/index.js';
+import type { KyselyStore } from './store.js';
 import { spaced, toClient, toUser } from './rows.js';
 import type { AdminTokensTable, ClientsTable, Database, } from './schema.js';
 
@@ -56,11 +57,13 @@ export class KyselyAdminRepository implements AdminRepository {
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect,
+    /** The store it belongs to: its caches learn of the changes made here. */
+    private readonly store: Pick<KyselyStore, 'afterCommit' | 'partiesChanged'>,
   ) {}
 
   private atomically<T>(work: (db: Db) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this.db);
-    return (this.db as Kysely<Database>).transaction().execute(work);
+    return this.store.afterCommit(() => (this.db as Kysely<Database>).transaction().execute(work));
   }
 
   /** `lower(column) like '%text%'`, wildcards escaped. */
@@ -127,6 +130,7 @@ export class KyselyAdminRepository implements AdminRepository {
         .where('id', '=', clientId)
         .where('destroyed_at', 'is', null)
         .executeTakeFirst();
+      this.store.partiesChanged();
       if (tombstoned.numUpdatedRows === 0n) return undefined;
       const grants = await db
         .updateTable('grants')
@@ -360,6 +364,7 @@ export class KyselyAdminRepository implements AdminRepository {
 
   async setUserLocked(userId: string, lockedAt: number | null, now: number): Promise<boolean> {
     const result = await this.db.updateTable('users').set({ locked_at: lockedAt, updated_at: now }).where('id', '=', userId).executeTakeFirst();
+    this.store.partiesChanged();
     return result.numUpdatedRows > 0n;
   }
 

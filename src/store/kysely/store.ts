@@ -32,6 +32,7 @@ import {
 import type { AdminRepository } from '../admin.js';
 import { KyselyAdminRepository } from './admin.js';
 import { GroupCommit } from './group-commit.js';
+import { deepFreeze, PartiesCache } from './parties-cache.js';
 import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
 import { spaced, toClient, toUser } from './rows.js';
@@ -169,6 +170,16 @@ export interface StoreHooks {
   pool?: () => { total: number; idle: number; waiting: number };
 }
 
+export type Parties = Awaited<ReturnType<Store['findParties']>>;
+
+/** Process-wide caches, shared by a store and its transactions. */
+export interface StoreCaches {
+  parties: PartiesCache<Parties>;
+}
+
+/** How long loaded parties are reused when the opener does not say (see parties-cache.ts). */
+export const DEFAULT_PARTIES_CACHE_MS = 5_000;
+
 export class KyselyStore implements Store {
   /** SQLite's transactions, batched into shared commits (see group-commit.ts). */
   private readonly groupCommit: GroupCommit<KyselyStore> | undefined;
@@ -177,16 +188,37 @@ export class KyselyStore implements Store {
     readonly db: Kysely<Database> | Transaction<Database>,
     readonly dialect: Dialect,
     readonly hooks: StoreHooks = { audit: new Set() },
+    readonly caches: StoreCaches = { parties: new PartiesCache(DEFAULT_PARTIES_CACHE_MS) },
   ) {
     if (dialect === 'sqlite' && !db.isTransaction) {
-      this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks));
+      this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks, caches));
     }
   }
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
-    if (this.groupCommit) return this.groupCommit.run(work);
-    return this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.hooks)));
+    return this.afterCommit(() =>
+      this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.hooks, this.caches))),
+    );
+  }
+
+  /**
+   * Runs a transaction; if it emptied the parties cache, empties it again once
+   * committed: a lookup between the change and the commit read the old rows.
+   */
+  async afterCommit<T>(run: () => Promise<T>): Promise<T> {
+    const { parties } = this.caches;
+    const generation = parties.generation;
+    try {
+      return await run();
+    } finally {
+      if (parties.generation !== generation) parties.invalidate();
+    }
+  }
+
+  /** After a change to a client, user or account (see parties-cache.ts). */
+  partiesChanged(): void {
+    this.caches.parties.invalidate();
   }
 
   /** Calls `listener` with each audit event recorded from now on; returns the unsubscribe. */
@@ -201,7 +233,7 @@ export class KyselyStore implements Store {
 
   /** The operator's queries (admin console, admin API, CLI), in this store's transaction if any. */
   get admin(): AdminRepository {
-    return new KyselyAdminRepository(this.db, this.dialect);
+    return new KyselyAdminRepository(this.db, this.dialect, this);
   }
 
   // ---- Clients ---------------------------------------------------------------
@@ -270,6 +302,7 @@ export class KyselyStore implements Store {
     if (changes.accessTokenFormat !== undefined) values.access_token_format = changes.accessTokenFormat;
     if (changes.isResourceServer !== undefined) values.is_resource_server = changes.isResourceServer ? 1 : 0;
     const result = await this.db.updateTable('clients').set(values).where('id', '=', clientId).where('destroyed_at', 'is', null).executeTakeFirst();
+    this.partiesChanged();
     if (result.numUpdatedRows === 0n) return undefined;
     return this.findClient(clientId);
   }
@@ -348,6 +381,7 @@ export class KyselyStore implements Store {
       .where('id', '=', accountId)
       .where('partner_id', 'is', null)
       .execute();
+    this.partiesChanged();
   }
 
   // ---- Users and accounts ----------------------------------------------------
@@ -424,7 +458,21 @@ export class KyselyStore implements Store {
     return rows.map((row) => ({ id: row.id, name: row.name, kind: row.kind, partnerId: row.partner_id, createdAt: row.created_at }));
   }
 
-  async findParties(ids: { clientId: string; userId: string | null; accountId: string | null }) {
+  async findParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Promise<Parties> {
+    const { parties } = this.caches;
+    // Inside a transaction, reads see the transaction's own writes: no cache.
+    if (this.db.isTransaction || !parties.enabled) return this.loadParties(ids);
+    const key = `${ids.clientId}\u0000${ids.userId ?? ''}\u0000${ids.accountId ?? ''}`;
+    const cached = parties.get(key);
+    if (cached !== undefined) return cached;
+    const generation = parties.generation;
+    const found = await this.loadParties(ids);
+    // Only a complete answer is kept; shared by requests, so frozen against a handler's edits.
+    if (found.client && found.user !== undefined && found.account !== undefined) parties.set(key, deepFreeze(found), generation);
+    return found;
+  }
+
+  private async loadParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Promise<Parties> {
     const row = (await HOT.findParties.execute(this.db, this.dialect, ids.clientId, ids.userId, ids.accountId)).rows[0];
     if (!row) {
       return { client: undefined, user: ids.userId === null ? null : undefined, account: ids.accountId === null ? null : undefined };

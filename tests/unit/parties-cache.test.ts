@@ -1,0 +1,67 @@
+/** The parties cache on its own: lifetime, invalidation, lookups that raced a change, bounds. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deepFreeze, PartiesCache } from '../../src/store/kysely/parties-cache.js';
+
+function cacheAt(ttlMs: number, capacity = 10) {
+  const clock = { now: 1_000 };
+  return { clock, cache: new PartiesCache<string>(ttlMs, capacity, () => clock.now) };
+}
+
+test('an entry is served until its lifetime ends, then dropped', () => {
+  const { clock, cache } = cacheAt(5_000);
+  cache.set('k', 'v', cache.generation);
+  clock.now += 4_999;
+  assert.equal(cache.get('k'), 'v');
+  clock.now += 1;
+  assert.equal(cache.get('k'), undefined);
+});
+
+test('invalidate drops every entry', () => {
+  const { cache } = cacheAt(5_000);
+  cache.set('a', '1', cache.generation);
+  cache.set('b', '2', cache.generation);
+  cache.invalidate();
+  assert.equal(cache.get('a'), undefined);
+  assert.equal(cache.get('b'), undefined);
+});
+
+test('a lookup that began before an invalidation is not stored (it may have read the old rows)', () => {
+  const { cache } = cacheAt(5_000);
+  const began = cache.generation;
+  cache.invalidate();
+  cache.set('k', 'old', began);
+  assert.equal(cache.get('k'), undefined);
+  cache.set('k', 'new', cache.generation);
+  assert.equal(cache.get('k'), 'new');
+});
+
+test('a lifetime of 0 turns the cache off', () => {
+  const { cache } = cacheAt(0);
+  assert.equal(cache.enabled, false);
+  cache.set('k', 'v', cache.generation);
+  assert.equal(cache.get('k'), undefined);
+});
+
+test('bounded: the oldest entry goes first', () => {
+  const { cache } = cacheAt(5_000, 2);
+  cache.set('a', '1', cache.generation);
+  cache.set('b', '2', cache.generation);
+  cache.set('c', '3', cache.generation);
+  assert.deepEqual([cache.get('a'), cache.get('b'), cache.get('c')], [undefined, '2', '3']);
+});
+
+test('programmer mistakes are TypeErrors', () => {
+  assert.throws(() => new PartiesCache(-1), TypeError);
+  assert.throws(() => new PartiesCache(Number.NaN), TypeError);
+  assert.throws(() => new PartiesCache(1000, 0), TypeError);
+});
+
+test('deepFreeze freezes nested objects and arrays', () => {
+  const value = deepFreeze({ client: { redirectUris: ['https://a.example/cb'] }, user: null });
+  assert.ok(Object.isFrozen(value.client));
+  assert.ok(Object.isFrozen(value.client.redirectUris));
+  assert.throws(() => {
+    (value.client.redirectUris as string[]).push('https://evil.example/cb');
+  }, TypeError);
+});
