@@ -44,6 +44,8 @@ export interface LoadResult {
   latencyP50: number;
   latencyP99: number;
   statuses: Record<string, number>;
+  /** CPU time the server process spent per request, µs (user + system; Linux), when known. */
+  serverCpuMicros?: number;
 }
 
 const HAS_TASKSET = existsSync('/usr/bin/taskset') && cpuCount() >= 2;
@@ -115,6 +117,30 @@ export async function runLoad(url: string, template: RequestTemplate, options: {
     return JSON.parse(output.trim().split('\n').pop() as string) as LoadResult;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time a process has used, µs (user + system, Linux; undefined elsewhere).
+ * Steadier than requests per second on a noisy machine: a round that lost
+ * the CPU to a neighbour is slower but costs the same CPU per request.
+ */
+export function cpuMicros(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ');
+    if (!fields) return undefined;
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
   }
 }
 

@@ -15,6 +15,8 @@ export interface Summary {
   p99: number;
   failed: number;
   requests: number;
+  /** Median server CPU per request, µs (NaN when not measured). */
+  cpu: number;
 }
 
 export function summarise(row: Row): Summary {
@@ -24,6 +26,7 @@ export function summarise(row: Row): Summary {
     rps: median(row.rounds.map((round) => round.requestsPerSecond)),
     p50: median(row.rounds.map((round) => round.latencyP50)),
     p99: median(row.rounds.map((round) => round.latencyP99)),
+    cpu: median(row.rounds.flatMap((round) => (round.serverCpuMicros === undefined ? [] : [round.serverCpuMicros]))),
     failed: row.rounds.reduce((sum, round) => sum + round.failed, 0),
     requests: row.rounds.reduce((sum, round) => sum + round.total, 0),
   };
@@ -40,8 +43,8 @@ const number = (value: number, digits = 0) =>
 /** The comparison table: one line per server and scenario, with Latchkey SQLite's rate over each. */
 export function comparisonTable(summaries: Summary[], reference = 'latchkey-sqlite'): string {
   const lines = [
-    '| scenario | server | median req/s | p50 ms | p99 ms | non-2xx | Latchkey SQLite ÷ this |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | server | median req/s | p50 ms | p99 ms | non-2xx | server CPU µs/req | Latchkey SQLite ÷ this |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const byScenario = new Map<string, Summary[]>();
   for (const summary of summaries) {
@@ -52,7 +55,7 @@ export function comparisonTable(summaries: Summary[], reference = 'latchkey-sqli
     for (const row of rows) {
       const ours = row.server === 'fastify' ? undefined : summaries.find((s) => s.server === reference && s.scenario === row.scenario);
       lines.push(
-        `| ${scenario} | ${row.server} | ${number(row.rps)} | ${number(row.p50, 1)} | ${number(row.p99, 1)} | ${row.failed} | ${ours ? `${number(ours.rps / row.rps, 2)}×` : ''} |`,
+        `| ${scenario} | ${row.server} | ${number(row.rps)} | ${number(row.p50, 1)} | ${number(row.p99, 1)} | ${row.failed} | ${number(row.cpu)} | ${ours ? `${number(ours.rps / row.rps, 2)}×` : ''} |`,
       );
     }
   }

@@ -18,7 +18,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { type BenchServer, CPUS, freePort, type LoadResult, PeerServer, type RequestTemplate, residentBytes, runLoad } from './common.js';
+import { type BenchServer, CPUS, cpuMicros, freePort, type LoadResult, PeerServer, type RequestTemplate, residentBytes, runLoad } from './common.js';
 import { LatchkeyTarget } from './latchkey.js';
 import { comparisonTable, comparisonVerdicts, mebibytes, number, type Row, type Summary, summarise, type Verdict, verdictTable } from './report.js';
 
@@ -95,7 +95,10 @@ class Measurer {
     const count = expected === undefined ? firstMint(scenario) : Math.ceil(expected * durationSeconds * 2.5) + 1000;
     const template: RequestTemplate | undefined = await server.prepare(scenario, count);
     if (!template) return undefined;
+    const cpuBefore = server.pid === undefined ? undefined : cpuMicros(server.pid);
     const result = await runLoad(server.url, template, { durationSeconds, connections });
+    const cpuAfter = server.pid === undefined ? undefined : cpuMicros(server.pid);
+    if (cpuBefore !== undefined && cpuAfter !== undefined && result.total > 0) result.serverCpuMicros = (cpuAfter - cpuBefore) / result.total;
     // The next mint follows the rate seen, refusals included: a round that ran out of credentials only shows a lower bound.
     this.rates.set(key, Math.max(result.total / durationSeconds, expected ?? 0));
     return result;
@@ -290,7 +293,14 @@ async function main(): Promise<void> {
     const { summaries, verdicts: found } = await compare(withPostgres);
     raw.compare = summaries;
     verdicts.push(...found);
-    out.push('## Side by side', '', comparisonTable(summaries), '');
+    out.push(
+      '## Side by side',
+      '',
+      comparisonTable(summaries),
+      '',
+      "Server CPU µs/req: the CPU time (user + system) the server's process spent per request during the round, median over rounds; steadier than req/s when the machine's neighbours take CPU time. For Latchkey on PostgreSQL it leaves out PostgreSQL's own processes.",
+      '',
+    );
   }
   if (sections.has('memory')) {
     const result = await memory();

@@ -66,14 +66,15 @@ export function presentedCredentials(
 export async function authenticateClient(
   presented: PresentedCredentials,
   allowedMethods: readonly ClientAuthMethod[],
-  store: ClientLookup,
+  store: Pick<ClientLookup, 'findClientWithSecrets'>,
   now: number,
   options: { identificationOnly?: boolean | undefined } = {},
 ): Promise<Client> {
   const usedBasic = presented.method === 'client_secret_basic';
   const presentedHash = presented.secret === undefined ? undefined : hashCredential(presented.secret);
-  const client = await store.findClient(presented.clientId);
-  if (!client) throw new InvalidClient('unknown client', usedBasic);
+  const found = await store.findClientWithSecrets(presented.clientId, now);
+  if (!found) throw new InvalidClient('unknown client', usedBasic);
+  const { client, secretHashes } = found;
   if (!allowedMethods.includes(presented.method)) {
     throw new InvalidClient(`auth method ${presented.method} is not accepted on this endpoint`, usedBasic);
   }
@@ -85,9 +86,8 @@ export async function authenticateClient(
     if (options.identificationOnly) return client;
     throw new InvalidClient('confidential client sent no secret', usedBasic);
   }
-  const hashes = await store.activeSecretHashes(client.id, now);
   let matched = false;
-  for (const hash of hashes) matched = hashesEqual(hash, presentedHash) || matched;
+  for (const hash of secretHashes) matched = hashesEqual(hash, presentedHash) || matched;
   if (!matched) throw new InvalidClient('wrong client secret', usedBasic);
   return client;
 }

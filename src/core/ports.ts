@@ -23,6 +23,8 @@ export interface ClientLookup {
   findClient(clientId: string): Promise<Client | undefined>;
   /** Hashes of the client's secrets that are valid at `now` (more than one during a rotation overlap). */
   activeSecretHashes(clientId: string, now: number): Promise<string[]>;
+  /** The client with its active secrets' hashes, in one lookup (client authentication). */
+  findClientWithSecrets(clientId: string, now: number): Promise<{ client: Client; secretHashes: string[] } | undefined>;
 }
 
 export interface ScopeLookup {
@@ -49,7 +51,11 @@ export interface GrantRepository {
   /** Revokes the grant and, with it, every code and token issued from it. */
   revokeGrant(grantId: string, now: number, reason: string): Promise<void>;
   /** Records that the grant was used at `now`, to the minute: within a minute of the recorded use, the store may keep that one. */
-  touchGrant(grantId: string, now: number): Promise<void>;
+  /**
+   * Records a grant's use, to the minute: nothing is written (or sent to the
+   * database) when the grant as loaded was already used within the minute.
+   */
+  touchGrant(grant: { id: string; lastUsedAt: number | null }, now: number): Promise<void>;
 }
 
 export interface CodeRepository {

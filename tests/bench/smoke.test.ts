@@ -18,6 +18,8 @@ interface Summary {
   rps: number;
   failed: number;
   requests: number;
+  /** JSON has no NaN: null when not measured. */
+  cpu: number | null;
 }
 
 describe('the benchmark harness (npm run bench -- --smoke)', () => {
@@ -47,6 +49,7 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
           const measured = row(server, scenario);
           assert.ok(measured && measured.requests > 0, `${server} ${scenario} was measured`);
           assert.equal(measured.failed, 0, `${server} ${scenario}: every request answered 2xx`);
+          assert.ok((measured.cpu ?? 0) > 0, `${server} ${scenario}: the server's CPU time per request was measured`);
         }
       }
       // The peers and the ceiling ran their scenarios (their statuses are theirs to report, not ours to assert).

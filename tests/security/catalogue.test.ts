@@ -439,13 +439,12 @@ for (const dialect of await dialects()) {
     test('RFC 6749 §2.3.1: a client secret is compared by its hash in constant time; none is stored in clear', async () => {
       // Behaviour: the right secret passes, any other (same length or not) fails the same way.
       const lookups: string[] = [];
-      const store = {
-        findClient: async (id: string) => {
+      const store: Parameters<typeof authenticateClient>[2] = {
+        findClientWithSecrets: async (id: string) => {
           lookups.push(id);
-          return id === server.client.id ? server.client : undefined;
+          return id === server.client.id ? { client: server.client, secretHashes: [hashCredential(server.secret)] } : undefined;
         },
-        activeSecretHashes: async () => [hashCredential(server.secret)],
-      } as unknown as Parameters<typeof authenticateClient>[2];
+      };
       const presented = (secret: string) => ({ method: 'client_secret_basic' as const, clientId: server.client.id, secret });
       assert.equal((await authenticateClient(presented(server.secret), ['client_secret_basic'], store, Date.now())).id, server.client.id);
       for (const secret of [`${server.secret.slice(0, -1)}x`, '', 'x'.repeat(1000)]) {

@@ -65,6 +65,17 @@ for (const dialect of await dialects()) {
       await store.rotateClientSecret(client.id, hashCredential('new'), now, now + HOUR);
       assert.deepEqual((await store.activeSecretHashes(client.id, now)).sort(), [original, hashCredential('new')].sort());
       assert.deepEqual(await store.activeSecretHashes(client.id, now + 2 * HOUR), [hashCredential('new')]);
+
+      // Client authentication's one lookup: the client with the same active hashes.
+      const during = await store.findClientWithSecrets(client.id, now);
+      assert.deepEqual(during?.client, await store.findClient(client.id));
+      assert.deepEqual(during?.secretHashes.sort(), [original, hashCredential('new')].sort());
+      assert.deepEqual((await store.findClientWithSecrets(client.id, now + 2 * HOUR))?.secretHashes, [hashCredential('new')]);
+      const { client: publicClient } = await makeClient(store, { isPublic: true });
+      assert.deepEqual(await store.findClientWithSecrets(publicClient.id, now), { client: await store.findClient(publicClient.id), secretHashes: [] });
+      assert.equal(await store.findClientWithSecrets('lkc_missing', now), undefined);
+      await store.admin.destroyClient(client.id, now);
+      assert.equal(await store.findClientWithSecrets(client.id, now), undefined, 'a destroyed client authenticates no more');
     });
 
     test('users: emails are unique case-insensitively; accounts and memberships', async () => {
@@ -186,12 +197,22 @@ for (const dialect of await dialects()) {
     test('a grant\'s last use is recorded to the minute: a busy grant is not rewritten by every request', async () => {
       const { grant } = await connection();
       const now = Date.now();
-      await store.touchGrant(grant.id, now);
+      // The grant as first loaded (never used): the condition in the statement decides each time.
+      await store.touchGrant(grant, now);
       assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now);
-      await store.touchGrant(grant.id, now + 59_000);
+      await store.touchGrant(grant, now + 59_000);
       assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now);
-      await store.touchGrant(grant.id, now + 61_000);
+      await store.touchGrant(grant, now + 61_000);
       assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 61_000);
+      // A grant loaded after its last use costs no statement at all within the minute.
+      let statements = 0;
+      const counted = await database.open({ onQuery: () => void statements++ });
+      statements = 0;
+      await counted.touchGrant({ id: grant.id, lastUsedAt: now + 61_000 }, now + 90_000);
+      assert.equal(statements, 0, 'nothing sent within the minute');
+      await counted.touchGrant({ id: grant.id, lastUsedAt: now + 61_000 }, now + 122_000);
+      assert.equal(statements, 1, 'one conditional update once the minute has passed');
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 122_000);
     });
   });
 }

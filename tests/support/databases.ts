@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { migrateToLatest, openStore } from '../../src/store/open.js';
+import { migrateToLatest, openStore, type StoreOptions } from '../../src/store/open.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -20,8 +20,8 @@ export interface TestDatabase {
   databaseUrl: string | undefined;
   /** For SQLite, the file. */
   sqliteFile: string | undefined;
-  /** Opens (another) migrated store on this database; `partiesCacheMs` as in StoreOptions. */
-  open(options?: { partiesCacheMs?: number }): Promise<KyselyStore>;
+  /** Opens (another) migrated store on this database, with these of the store's options. */
+  open(options?: Pick<StoreOptions, 'partiesCacheMs' | 'onQuery'>): Promise<KyselyStore>;
   drop(): Promise<void>;
 }
 

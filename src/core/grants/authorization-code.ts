@@ -62,7 +62,7 @@ export const authorizationCodeGrant: GrantHandler = {
     const issued = await store.transaction(async (tx) => {
       // The conditional write is the single-use guarantee across instances.
       if (!(await tx.consumeCode(record.codeHash, now))) return undefined;
-      await tx.touchGrant(grant.id, now);
+      await tx.touchGrant(grant, now);
       return issueTokens(tx, { grant, client, scopes: record.scopes, settings, endpoint, now });
     });
     if (!issued) {

@@ -24,7 +24,7 @@ export const clientCredentialsGrant: GrantHandler = {
 
     return store.transaction(async (tx) => {
       const grant = await tx.saveMachineGrant({ clientId: client.id, scopes, partnerId: client.partnerId }, now);
-      await tx.touchGrant(grant.id, now);
+      await tx.touchGrant(grant, now);
       // §4.4.3: "A refresh token SHOULD NOT be included."
       return issueTokens(tx, { grant, client, scopes, settings, endpoint, now, refreshToken: false });
     });

@@ -60,7 +60,7 @@ export const passwordGrant: GrantHandler = {
         { clientId: client.id, userId: user.id, accountId: account.id, scopes, partnerId: client.partnerId },
         now,
       );
-      await tx.touchGrant(grant.id, now);
+      await tx.touchGrant(grant, now);
       return issueTokens(tx, { grant, client, scopes, settings, endpoint, now });
     });
   },

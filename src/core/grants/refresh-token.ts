@@ -50,7 +50,7 @@ export const refreshTokenGrant: GrantHandler = {
 
     const issued = await store.transaction(async (tx) => {
       if (!withinGrace && !(await tx.retireRefreshToken(record.tokenHash, now))) return undefined;
-      await tx.touchGrant(grant.id, now);
+      await tx.touchGrant(grant, now);
       return issueTokens(tx, { grant, client, scopes, refreshScopes: record.scopes, settings, endpoint, now });
     });
     if (!issued) {

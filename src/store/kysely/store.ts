@@ -84,6 +84,17 @@ const HOT = {
       .where('client_id', '=', clientId)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
   ),
+  findClientWithSecrets: prepared(2, (db, id: string, now: number) =>
+    db
+      .selectFrom('clients as c')
+      .leftJoin('client_secrets as s', (join) =>
+        join.onRef('s.client_id', '=', 'c.id').on((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', now)])),
+      )
+      .selectAll('c')
+      .select('s.secret_hash as s_secret_hash')
+      .where('c.id', '=', id)
+      .where('c.destroyed_at', 'is', null),
+  ),
   findUser: prepared(1, (db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id)),
   findAccount: prepared(1, (db, id: string) => db.selectFrom('accounts').selectAll().where('id', '=', id)),
   findParties: prepared(3, (db, clientId: string, userId: string | null, accountId: string | null) =>
@@ -241,6 +252,14 @@ export class KyselyStore implements Store {
   async findClient(clientId: string): Promise<Client | undefined> {
     const row = (await HOT.findClient.execute(this.db, this.dialect, clientId)).rows[0];
     return row && toClient(row);
+  }
+
+  async findClientWithSecrets(clientId: string, now: number): Promise<{ client: Client; secretHashes: string[] } | undefined> {
+    // One row per active secret (one with a null hash when there is none).
+    const { rows } = await HOT.findClientWithSecrets.execute(this.db, this.dialect, clientId, now);
+    const first = rows[0];
+    if (!first) return undefined;
+    return { client: toClient(first), secretHashes: rows.flatMap((row) => (row.s_secret_hash === null ? [] : [row.s_secret_hash])) };
   }
 
   async activeSecretHashes(clientId: string, now: number): Promise<string[]> {
@@ -652,10 +671,12 @@ export class KyselyStore implements Store {
     return rows.map((row) => ({ ...toGrant(row), confirmedAt: row.confirmed_at }));
   }
 
-  async touchGrant(grantId: string, now: number): Promise<void> {
+  async touchGrant(grant: { id: string; lastUsedAt: number | null }, now: number): Promise<void> {
     // At most once a minute per grant: a machine grant used by every client-credentials request
     // would otherwise be one row that every token request rewrites (and, on PostgreSQL, waits to lock).
-    await HOT.touchGrant.execute(this.db, this.dialect, now, grantId, now - GRANT_USE_RESOLUTION_MS);
+    // The grant as loaded says whether it is due; the statement's own condition settles a race.
+    if (grant.lastUsedAt !== null && now - grant.lastUsedAt < GRANT_USE_RESOLUTION_MS && now >= grant.lastUsedAt) return;
+    await HOT.touchGrant.execute(this.db, this.dialect, now, grant.id, now - GRANT_USE_RESOLUTION_MS);
   }
 
   // ---- Codes -----------------------------------------------------------------
