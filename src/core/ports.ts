@@ -50,7 +50,6 @@ export interface GrantRepository {
   saveMachineGrant(grant: { clientId: string; scopes: string[]; partnerId: string | null }, now: number): Promise<MachineGrant>;
   /** Revokes the grant and, with it, every code and token issued from it. */
   revokeGrant(grantId: string, now: number, reason: string): Promise<void>;
-  /** Records that the grant was used at `now`, to the minute: within a minute of the recorded use, the store may keep that one. */
   /**
    * Records a grant's use, to the minute: nothing is written (or sent to the
    * database) when the grant as loaded was already used within the minute.
