@@ -117,8 +117,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     });
   }
   for (const scope of preset.scopes) await store.addScopeIfMissing(scope);
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   const sessions = new Sessions({

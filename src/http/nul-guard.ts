@@ -22,9 +22,12 @@ export function containsNul(value: unknown, depth = 0): boolean {
 }
 
 export function registerNulGuard(app: FastifyInstance): void {
-  app.addHook('preHandler', async (request) => {
+  // A callback hook: it runs on every request (see security-headers.ts).
+  app.addHook('preHandler', (request, _reply, done) => {
     if (containsNul(request.query) || containsNul(request.params) || containsNul(request.body)) {
-      throw new InvalidRequest('The request contains a NUL character.');
+      done(new InvalidRequest('The request contains a NUL character.'));
+      return;
     }
+    done();
   });
 }

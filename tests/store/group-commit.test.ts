@@ -47,3 +47,22 @@ test('a transaction that throws in a shared batch is rolled back alone; the othe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a read outside a transaction sees what is committed, never a transaction in progress', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-'));
+  const store = openStore({ sqliteFile: join(dir, 'db.sqlite') });
+  try {
+    await sql`create table notes (text text not null)`.execute(store.db);
+    const texts = async () => (await sql<{ text: string }>`select text from notes order by rowid`.execute(store.db)).rows.map((row) => row.text);
+    await sql`insert into notes (text) values ('committed')`.execute(store.db);
+    assert.deepEqual(await texts(), ['committed'], 'an idle writer reads its own commits');
+    await store.transaction(async (tx) => {
+      await sql`insert into notes (text) values ('in progress')`.execute((tx as KyselyStore).db);
+      assert.deepEqual(await texts(), ['committed'], 'the writer is in a transaction: the read goes elsewhere and sees only commits');
+    });
+    assert.deepEqual(await texts(), ['committed', 'in progress']);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -7,8 +7,11 @@
  * event loop's thread. Under load that serialises everything behind each
  * commit's sync. Here:
  *
- * - Reads outside a transaction go to a second, read-only connection: in WAL
- *   mode it sees every committed transaction and never waits for the writer.
+ * - Reads outside a transaction run on the writer when no transaction holds
+ *   it (its page cache stays warm across its own commits), and otherwise on a
+ *   second, read-only connection: in WAL mode it sees every committed
+ *   transaction and never waits for the writer. Neither sees a transaction
+ *   in progress.
  * - Transactions and writes hold the writer's mutex, as before.
  * - Durability (the default, sqliteSynchronous=full): SQLite runs with
  *   synchronous=NORMAL, so a COMMIT only writes its WAL frames, and the driver
@@ -26,19 +29,24 @@ import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryRes
 import { type CachedDatabase, withStatementCache } from './statement-cache.js';
 
 class Mutex {
-  private held: Promise<void> | undefined;
+  private holder: Promise<void> | undefined;
   private release: (() => void) | undefined;
 
   async lock(): Promise<void> {
-    while (this.held) await this.held;
-    this.held = new Promise((resolve) => {
+    while (this.holder) await this.holder;
+    this.holder = new Promise((resolve) => {
       this.release = resolve;
     });
   }
 
+  /** True while a transaction or a write holds the writer. */
+  get held(): boolean {
+    return this.holder !== undefined;
+  }
+
   unlock(): void {
     const release = this.release;
-    this.held = undefined;
+    this.holder = undefined;
     this.release = undefined;
     release?.();
   }
@@ -122,7 +130,12 @@ class RoutedConnection implements DatabaseConnection {
     if (this.inTransaction) return result(writer.prepare(query.sql), query.parameters) as QueryResult<R>;
     const statement = writer.prepare(query.sql);
     // readonly: the statement changes nothing (an INSERT ... RETURNING is a reader, but not read-only).
-    if (statement.readonly && reader) return result(reader.prepare(query.sql), query.parameters) as QueryResult<R>;
+    if (statement.readonly && reader) {
+      // An idle writer reads with its own page cache, which every commit of its own leaves warm;
+      // the reader's cache is dropped whenever another connection has committed since its last read.
+      if (!writerLock.held) return result(statement, query.parameters) as QueryResult<R>;
+      return result(reader.prepare(query.sql), query.parameters) as QueryResult<R>;
+    }
     await writerLock.lock();
     let outcome: QueryResult<unknown>;
     try {
