@@ -77,13 +77,6 @@ function toSigningKey(row: Selectable<SigningKeysTable>): SigningKey {
  */
 const HOT = {
   findClient: prepared(1, (db, id: string) => db.selectFrom('clients').selectAll().where('id', '=', id).where('destroyed_at', 'is', null)),
-  activeSecretHashes: prepared(2, (db, clientId: string, now: number) =>
-    db
-      .selectFrom('client_secrets')
-      .select('secret_hash')
-      .where('client_id', '=', clientId)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
-  ),
   findClientWithSecrets: prepared(2, (db, id: string, now: number) =>
     db
       .selectFrom('clients as c')
@@ -263,7 +256,13 @@ export class KyselyStore implements Store {
   }
 
   async activeSecretHashes(clientId: string, now: number): Promise<string[]> {
-    const { rows } = await HOT.activeSecretHashes.execute(this.db, this.dialect, clientId, now);
+    // Off the hot path since client authentication uses findClientWithSecrets.
+    const rows = await this.db
+      .selectFrom('client_secrets')
+      .select('secret_hash')
+      .where('client_id', '=', clientId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .execute();
     return rows.map((row) => row.secret_hash);
   }
 
