@@ -21,9 +21,10 @@ import type {
 
 export interface ClientLookup {
   findClient(clientId: string): Promise<Client | undefined>;
-  /** Hashes of the client's secrets that are valid at `now` (more than one during a rotation overlap). */
-  activeSecretHashes(clientId: string, now: number): Promise<string[]>;
-  /** The client with its active secrets' hashes, in one lookup (client authentication). */
+  /**
+   * The client with the hashes of its secrets valid at `now` (more than one
+   * during a rotation overlap), in one lookup (client authentication).
+   */
   findClientWithSecrets(clientId: string, now: number): Promise<{ client: Client; secretHashes: string[] } | undefined>;
 }
 

@@ -61,12 +61,10 @@ for (const dialect of await dialects()) {
     test('client secrets: rotation keeps the old secret until the overlap ends', async () => {
       const { client } = await makeClient(store);
       const now = Date.now();
-      const [original] = await store.activeSecretHashes(client.id, now);
+      const [original] = (await store.findClientWithSecrets(client.id, now))?.secretHashes ?? [];
+      assert.ok(original);
       await store.rotateClientSecret(client.id, hashCredential('new'), now, now + HOUR);
-      assert.deepEqual((await store.activeSecretHashes(client.id, now)).sort(), [original, hashCredential('new')].sort());
-      assert.deepEqual(await store.activeSecretHashes(client.id, now + 2 * HOUR), [hashCredential('new')]);
-
-      // Client authentication's one lookup: the client with the same active hashes.
+      // Client authentication's one lookup: the client with its active hashes.
       const during = await store.findClientWithSecrets(client.id, now);
       assert.deepEqual(during?.client, await store.findClient(client.id));
       assert.deepEqual(during?.secretHashes.sort(), [original, hashCredential('new')].sort());

@@ -177,7 +177,7 @@ describe('authenticateClient (sqlite)', () => {
       await caught(() => authenticateClient({ method: 'client_secret_post', clientId: confidential.id, secret: '' }, ALL, db.store, now())),
       false,
     );
-    const [storedHash] = await db.store.activeSecretHashes(confidential.id, now());
+    const [storedHash] = (await db.store.findClientWithSecrets(confidential.id, now()))?.secretHashes ?? [];
     assert.equal(storedHash, hashCredential(secret));
     assertInvalidClient(
       await caught(() =>

@@ -255,17 +255,6 @@ export class KyselyStore implements Store {
     return { client: toClient(first), secretHashes: rows.flatMap((row) => (row.s_secret_hash === null ? [] : [row.s_secret_hash])) };
   }
 
-  async activeSecretHashes(clientId: string, now: number): Promise<string[]> {
-    // Off the hot path since client authentication uses findClientWithSecrets.
-    const rows = await this.db
-      .selectFrom('client_secrets')
-      .select('secret_hash')
-      .where('client_id', '=', clientId)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .execute();
-    return rows.map((row) => row.secret_hash);
-  }
-
   async createClient(client: NewClient, secretHash: string | null, now: number): Promise<Client> {
     const id = newId('lkc_');
     await this.transaction(async (tx) => {
