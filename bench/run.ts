@@ -319,7 +319,10 @@ async function main(): Promise<void> {
     );
   }
   if (sections.has('scale')) {
-    const results = [await scale('sqlite'), ...(withPostgres ? [await scale('postgres')] : [])];
+    const results: ScaleResult[] = [];
+    for (const dialect of ['sqlite', 'postgres'] as const) {
+      if ((dialect === 'sqlite' || withPostgres) && (!serverFilter || serverFilter.has(`latchkey-${dialect}`))) results.push(await scale(dialect));
+    }
     raw.scale = results;
     out.push('## Growth with data (live grants, each with a live access and refresh token)', '', '| database | live grants | fill time s | scenario | median req/s | p99 ms | non-2xx |', '| --- | ---: | ---: | --- | ---: | ---: | ---: |');
     for (const result of results) {

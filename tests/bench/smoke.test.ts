@@ -5,8 +5,8 @@
  * the benchmark's business, never a test's.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -27,10 +27,11 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
     const withPostgres = await postgresReachable();
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-smoke-'));
     const json = join(dir, 'results.json');
+    const profiles = join(dir, 'profiles');
     try {
       let stderr = '';
       const code = await new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--json', json], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--json', json, '--profile', profiles], { stdio: ['ignore', 'ignore', 'pipe'] });
         child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
         child.once('exit', resolve);
       });
@@ -81,6 +82,13 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
 
       assert.ok(results.signin.requests > 0, 'sign-ins were measured');
       assert.equal(results.signin.failed, 0, 'every sign-in answered 303');
+
+      // --profile: every Latchkey server wrote a V8 profile, and the flame graph of them shows Latchkey's own code.
+      const written = readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile'));
+      assert.ok(written.length >= 4, `Latchkey's CPU profiles were written (${written.length})`);
+      const flamegraph = spawnSync(process.execPath, ['bench/flamegraph.mjs', ...written.map((name) => join(profiles, name))], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      assert.equal(flamegraph.status, 0, flamegraph.stderr);
+      assert.match(flamegraph.stdout, /<title>\S+ dist\/http\/[^<]+: [\d.]+ ms, [\d.]+%<\/title>/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
