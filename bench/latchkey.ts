@@ -40,6 +40,7 @@ function buildOnce(): void {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
   built = true;
 }
+
 /** Filler connections belong to this many users (and to one client per this many connections). */
 const FILL_USERS = 10_000;
 /** Refresh chains minted for refresh_chain: more than the load generator's connections. */

@@ -116,6 +116,10 @@ const HOT = {
       .where('c.destroyed_at', 'is', null),
   ),
   findGrant: prepared(1, (db, id: string) => db.selectFrom('grants').selectAll().where('id', '=', id)),
+  /** A client's one live machine grant (client credentials), if any. */
+  findMachineGrant: prepared(1, (db, clientId: string) =>
+    db.selectFrom('grants').selectAll().where('client_id', '=', clientId).where('user_id', 'is', null).where('revoked_at', 'is', null),
+  ),
   touchGrant: prepared(3, (db, now: number, id: string, before: number) =>
     db
       .updateTable('grants')
@@ -522,14 +526,7 @@ export class KyselyStore implements Store {
   }
 
   async saveMachineGrant(grant: { clientId: string; scopes: string[]; partnerId: string | null }, now: number): Promise<MachineGrant> {
-    const findLive = () =>
-      this.db
-        .selectFrom('grants')
-        .selectAll()
-        .where('client_id', '=', grant.clientId)
-        .where('user_id', 'is', null)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+    const findLive = async () => (await HOT.findMachineGrant.execute(this.db, this.dialect, grant.clientId)).rows[0];
     const addScopes = async (existing: Selectable<GrantsTable>): Promise<MachineGrant> => {
       const known = spaced(existing.scopes);
       const scopes = [...new Set([...known, ...grant.scopes])];
