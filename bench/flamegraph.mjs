@@ -29,7 +29,8 @@ for (const file of files) {
   const { selfMicros, stackOf } = readProfile(file);
   for (const [id, micros] of selfMicros) {
     const stack = stackOf(id).slice(1); // the profile's own "(root)"
-    folded.set(stack.join(';'), (folded.get(stack.join(';')) ?? 0) + micros);
+    const key = stack.join(';');
+    folded.set(key, (folded.get(key) ?? 0) + micros);
     let node = root;
     node.micros += micros;
     for (const label of stack) {
