@@ -88,6 +88,7 @@ const scale = (WIDTH - 2 * PAD) / root.micros;
 const height = TOP + (depthMax + 1) * ROW + PAD;
 const out = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="monospace" font-size="11">`,
+  `<title>${escapeXml(flags.title)}</title>`,
   `<rect width="100%" height="100%" fill="#fdfdf8"/>`,
   `<text x="${PAD}" y="20" font-size="15">${escapeXml(flags.title)}</text>`,
   `<text x="${PAD}" y="36" fill="#555">CPU time ${(root.micros / 1e6).toFixed(2)} s (idle left out); boxes under ${flags['min-percent']}% hidden; orange: Latchkey, yellow: packages, blue: Node.js, grey: native</text>`,

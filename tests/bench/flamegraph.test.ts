@@ -50,7 +50,7 @@ describe('bench/flamegraph.mjs', () => {
     const { status, stdout } = run('bench/flamegraph.mjs', ['--title', 'test <profile>', file]);
     assert.equal(status, 0);
     assert.match(stdout, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    assert.match(stdout, /test &#60;profile&#62;/, 'the title is escaped');
+    assert.match(stdout, /^<svg [^>]+>\n<title>test &#60;profile&#62;<\/title>/, 'the title, escaped, is the picture\'s alternative text');
     assert.match(stdout, /CPU time 0\.00 s \(idle left out\)/);
     // 4.51 ms busy: main and handler carry everything, lookup its own 1.5 ms.
     assert.match(stdout, /<title>main node:internal\/main:10: 4\.5 ms, 100\.00%<\/title>/);
