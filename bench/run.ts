@@ -87,11 +87,13 @@ async function latchkey(dialect: 'sqlite' | 'postgres'): Promise<LatchkeyTarget>
  * for the expected rate (from earlier rounds) and runs the load.
  */
 class Measurer {
-  private readonly rates = new Map<string, number>();
+  /** Requests per second seen, by server (two servers may share a name: the growth section's) and scenario. */
+  private readonly rates = new Map<BenchServer, Map<string, number>>();
 
   async measure(server: BenchServer, scenario: string, durationSeconds: number, connections = settings.connections): Promise<LoadResult | undefined> {
-    const key = `${server.name}/${scenario}`;
-    const expected = this.rates.get(key);
+    const rates = this.rates.get(server) ?? new Map<string, number>();
+    this.rates.set(server, rates);
+    const expected = rates.get(scenario);
     const count = expected === undefined ? firstMint(scenario) : Math.ceil(expected * durationSeconds * 2.5) + 1000;
     const template: RequestTemplate | undefined = await server.prepare(scenario, count);
     if (!template) return undefined;
@@ -100,7 +102,7 @@ class Measurer {
     const cpuAfter = server.pid === undefined ? undefined : cpuMicros(server.pid);
     if (cpuBefore !== undefined && cpuAfter !== undefined && result.total > 0) result.serverCpuMicros = (cpuAfter - cpuBefore) / result.total;
     // The next mint follows the rate seen, refusals included: a round that ran out of credentials only shows a lower bound.
-    this.rates.set(key, Math.max(result.total / durationSeconds, expected ?? 0));
+    rates.set(scenario, Math.max(result.total / durationSeconds, expected ?? 0));
     return result;
   }
 }
@@ -199,34 +201,47 @@ interface ScaleResult {
   verdicts: Verdict[];
 }
 
+/**
+ * One server per size, each on its own database filled to that size, measured
+ * round by round in turn (as the comparison alternates servers), so that a
+ * drift of the machine's speed during the run falls on every size alike.
+ */
 async function scale(dialect: 'sqlite' | 'postgres'): Promise<ScaleResult> {
-  const target = await latchkey(dialect);
   const measurer = new Measurer();
   const result: ScaleResult = { dialect, sizes: [], verdicts: [] };
+  const targets: LatchkeyTarget[] = [];
   try {
-    await target.setup();
-    await target.start();
-    let filled = 0;
+    const fillSeconds: number[] = [];
     for (const size of settings.scaleSizes) {
+      const target = await latchkey(dialect);
+      targets.push(target);
+      await target.setup();
       const started = Date.now();
-      await target.fill(filled, size);
-      filled = size;
-      const fillSeconds = (Date.now() - started) / 1000;
-      log(`scale ${dialect}: ${number(size)} filler grants in ${number(fillSeconds, 1)} s`);
-      const rows = new Map<string, Row>();
-      for (const scenario of SCALE_SCENARIOS) {
-        if (settings.warmupSeconds > 0) await measurer.measure(target, scenario, settings.warmupSeconds);
-        for (let round = 0; round < settings.rounds; round += 1) {
-          const load = (await measurer.measure(target, scenario, settings.durationSeconds)) as LoadResult;
-          const row = rows.get(scenario) ?? { server: target.name, scenario, rounds: [] };
+      await target.fill(0, size);
+      fillSeconds.push((Date.now() - started) / 1000);
+      log(`scale ${dialect}: ${number(size)} filler grants in ${number(fillSeconds.at(-1) as number, 1)} s`);
+      await target.start();
+    }
+    const rows = targets.map(() => new Map<string, Row>());
+    for (const scenario of SCALE_SCENARIOS) {
+      if (settings.warmupSeconds > 0) for (const target of targets) await measurer.measure(target, scenario, settings.warmupSeconds);
+      for (let round = 0; round < settings.rounds; round += 1) {
+        for (let turn = 0; turn < targets.length; turn += 1) {
+          const index = (turn + round) % targets.length;
+          const load = (await measurer.measure(targets[index] as LatchkeyTarget, scenario, settings.durationSeconds)) as LoadResult;
+          log(`scale ${dialect} round ${round + 1}, ${number(settings.scaleSizes[index] as number)} grants, ${scenario}: ${number(load.requestsPerSecond)} req/s`);
+          const sizeRows = rows[index] as Map<string, Row>;
+          const row = sizeRows.get(scenario) ?? { server: (targets[index] as LatchkeyTarget).name, scenario, rounds: [] };
           row.rounds.push(load);
-          rows.set(scenario, row);
+          sizeRows.set(scenario, row);
         }
       }
-      result.sizes.push({ grants: await target.countGrants(), fillSeconds, summaries: [...rows.values()].map(summarise) });
+    }
+    for (const [index, target] of targets.entries()) {
+      result.sizes.push({ grants: await target.countGrants(), fillSeconds: fillSeconds[index] as number, summaries: [...(rows[index] as Map<string, Row>).values()].map(summarise) });
     }
   } finally {
-    await target.destroy();
+    for (const target of targets) await target.destroy();
   }
   const [small, large] = [result.sizes[0], result.sizes[result.sizes.length - 1]];
   if (small && large && small !== large) {
@@ -324,15 +339,16 @@ async function main(): Promise<void> {
       if ((dialect === 'sqlite' || withPostgres) && (!serverFilter || serverFilter.has(`latchkey-${dialect}`))) results.push(await scale(dialect));
     }
     raw.scale = results;
-    out.push('## Growth with data (live grants, each with a live access and refresh token)', '', '| database | live grants | fill time s | scenario | median req/s | p99 ms | non-2xx |', '| --- | ---: | ---: | --- | ---: | ---: | ---: |');
+    out.push('## Growth with data (live grants, each with a live access and refresh token)', '', '| database | live grants | fill time s | scenario | median req/s | p99 ms | server CPU µs/req | non-2xx |', '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
     for (const result of results) {
       verdicts.push(...result.verdicts);
       for (const size of result.sizes) {
         for (const s of size.summaries) {
-          out.push(`| ${result.dialect} | ${number(size.grants)} | ${number(size.fillSeconds, 1)} | ${s.scenario} | ${number(s.rps)} | ${number(s.p99, 1)} | ${s.failed} |`);
+          out.push(`| ${result.dialect} | ${number(size.grants)} | ${number(size.fillSeconds, 1)} | ${s.scenario} | ${number(s.rps)} | ${number(s.p99, 1)} | ${number(s.cpu)} | ${s.failed} |`);
         }
       }
     }
+    out.push('', 'Each size runs on its own server and database; the sizes take turns round by round.');
     out.push('');
   }
   if (sections.has('signin')) {
