@@ -86,9 +86,8 @@ export async function introspectToken(
     if (!own) return inactive('refresh token of another client');
     if (found.record.revokedAt !== null || found.record.rotatedAt !== null) return inactive('revoked or rotated');
     if (found.record.expiresAt <= now) return inactive('expired');
-    const grant = await store.findGrant(found.record.grantId);
-    if (!grant || grant.revokedAt !== null) return inactive('grant revoked');
-    ({ userId, accountId } = grant);
+    if (found.grant.revokedAt !== null) return inactive('grant revoked');
+    ({ userId, accountId } = found.grant);
   }
 
   let username: string | undefined;

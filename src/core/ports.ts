@@ -58,9 +58,19 @@ export interface GrantRepository {
   touchGrant(grant: { id: string; lastUsedAt: number | null }, now: number): Promise<void>;
 }
 
+/**
+ * A code or refresh token with the grant it was issued from, loaded together:
+ * the token endpoint needs both, and one lookup is one round trip on PostgreSQL.
+ * A grant outlives its codes and tokens (deleting it deletes them), so it is always there.
+ */
+export interface WithGrant<T> {
+  record: T;
+  grant: AnyGrant;
+}
+
 export interface CodeRepository {
   insertCode(code: AuthorizationCode): Promise<void>;
-  findCode(codeHash: string): Promise<AuthorizationCode | undefined>;
+  findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined>;
   /** Marks the code used if it was unused; false if another request used it first. */
   consumeCode(codeHash: string, now: number): Promise<boolean>;
 }
@@ -69,7 +79,7 @@ export interface TokenRepository {
   insertAccessToken(token: AccessToken): Promise<void>;
   insertRefreshToken(token: RefreshToken): Promise<void>;
   findAccessToken(tokenHash: string): Promise<AccessToken | undefined>;
-  findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined>;
+  findRefreshToken(tokenHash: string): Promise<WithGrant<RefreshToken> | undefined>;
   /** Retires the refresh token if it is still current; false if it was already rotated or revoked. */
   retireRefreshToken(tokenHash: string, now: number): Promise<boolean>;
   /** Revokes one access token; false if it was unknown or already revoked. */

@@ -1,9 +1,9 @@
 /** Finding a presented token of either kind, as revocation and introspection do. */
-import type { AccessToken, RefreshToken } from './model.js';
+import type { AccessToken, AnyGrant, RefreshToken } from './model.js';
 import type { TokenRepository } from './ports.js';
 import { hashCredential } from './secrets.js';
 
-export type FoundToken = { type: 'access_token'; record: AccessToken } | { type: 'refresh_token'; record: RefreshToken };
+export type FoundToken = { type: 'access_token'; record: AccessToken } | { type: 'refresh_token'; record: RefreshToken; grant: AnyGrant };
 
 /**
  * RFC 7009 §2.1 (and RFC 7662 §2.1, which defers to it): token_type_hint is "A
@@ -23,8 +23,8 @@ export async function locateToken(
     return record && { type: 'access_token', record };
   };
   const findRefresh = async (): Promise<FoundToken | undefined> => {
-    const record = await store.findRefreshToken(hash);
-    return record && { type: 'refresh_token', record };
+    const found = await store.findRefreshToken(hash);
+    return found && { type: 'refresh_token', ...found };
   };
   const [first, second] = hint === 'refresh_token' ? [findRefresh, findAccess] : [findAccess, findRefresh];
   return (await first()) ?? (await second());

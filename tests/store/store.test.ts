@@ -123,7 +123,35 @@ for (const dialect of await dialects()) {
       await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
       const results = await Promise.all(Array.from({ length: 8 }, () => store.consumeCode(codeHash, now)));
       assert.equal(results.filter(Boolean).length, 1);
-      assert.notEqual((await store.findCode(codeHash))?.consumedAt, null);
+      assert.notEqual((await store.findCode(codeHash))?.record.consumedAt, null);
+    });
+
+    test('a code and a refresh token come with the grant they were issued from, in one statement', async () => {
+      const { client, grant, user, account } = await connection();
+      const now = Date.now();
+      const codeHash = hashCredential(`code-joined-${now}`);
+      const refreshHash = hashCredential(`rt-joined-${now}`);
+      await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
+      await store.insertRefreshToken({ tokenHash: refreshHash, grantId: grant.id, clientId: client.id, scopes: ['read'], createdAt: now, expiresAt: now + HOUR, rotatedAt: null, revokedAt: null });
+      await store.touchGrant(grant, now);
+      const expectedGrant = { id: grant.id, clientId: client.id, userId: user.id, accountId: account.id, scopes: ['profile'], partnerId: null, createdAt: grant.createdAt, lastUsedAt: now, revokedAt: null };
+      let statements = 0;
+      const counted = await database.open({ onQuery: () => void statements++ });
+      statements = 0;
+      const code = await counted.findCode(codeHash);
+      assert.equal(statements, 1);
+      // The code's own columns are not mixed up with the grant's of the same name.
+      assert.deepEqual(code?.record, { codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
+      assert.deepEqual(code?.grant, expectedGrant);
+      const refresh = await counted.findRefreshToken(refreshHash);
+      assert.equal(statements, 2);
+      assert.deepEqual(refresh?.record, { tokenHash: refreshHash, grantId: grant.id, clientId: client.id, scopes: ['read'], createdAt: now, expiresAt: now + HOUR, rotatedAt: null, revokedAt: null });
+      assert.deepEqual(refresh?.grant, expectedGrant);
+      await store.revokeGrant(grant.id, now + 1, 'test');
+      assert.equal((await counted.findCode(codeHash))?.grant.revokedAt, now + 1);
+      assert.equal((await counted.findRefreshToken(refreshHash))?.grant.revokedAt, now + 1);
+      assert.equal(await counted.findCode(hashCredential('no such code')), undefined);
+      assert.equal(await counted.findRefreshToken(hashCredential('no such token')), undefined);
     });
 
     test('refresh tokens: retire succeeds once, even when raced; revokeGrant revokes every token and code of the grant', async () => {
@@ -139,7 +167,7 @@ for (const dialect of await dialects()) {
       assert.equal(results.filter(Boolean).length, 1);
       await store.revokeGrant(grant.id, now, 'refresh_token_reuse');
       assert.notEqual((await store.findAccessToken(accessHash))?.revokedAt, null);
-      assert.notEqual((await store.findRefreshToken(refreshHash))?.revokedAt, null);
+      assert.notEqual((await store.findRefreshToken(refreshHash))?.record.revokedAt, null);
       assert.equal(await store.consumeCode(codeHash, now), false);
       assert.notEqual((await store.findGrant(grant.id))?.revokedAt, null);
     });

@@ -334,8 +334,9 @@ describe('approveAuthorization (sqlite)', () => {
     assert.equal(url.searchParams.get('state'), 'st');
     assert.equal(url.searchParams.get('iss'), ISSUER);
     assert.equal(await db.store.findCode(code), undefined);
-    const record = await db.store.findCode(hashCredential(code));
-    assert.ok(record);
+    const found = await db.store.findCode(hashCredential(code));
+    assert.ok(found);
+    const { record } = found;
     assert.equal(record.clientId, client.id);
     assert.equal(record.redirectUri, REDIRECT_URI);
     assert.equal(record.codeChallenge, CHALLENGE);
@@ -352,7 +353,7 @@ describe('approveAuthorization (sqlite)', () => {
       { userId, accountId, partnerId: null },
       { store: db.store, settings, now: Date.now() },
     );
-    assert.equal((await db.store.findCode(hashCredential(code)))?.redirectUri, null);
+    assert.equal((await db.store.findCode(hashCredential(code)))?.record.redirectUri, null);
   });
 
   test('consent is cumulative: a second approval adds its scopes to the live grant', async () => {

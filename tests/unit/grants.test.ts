@@ -153,8 +153,9 @@ describe('authorization_code grant (sqlite)', () => {
     assert.equal(access.expiresAt, now + 3600 * 1000);
     assert.equal(access.revokedAt, null);
     const refreshRecord = await store().findRefreshToken(hashCredential(issued.refreshToken ?? ''));
-    assert.equal(refreshRecord?.grantId, access.grantId);
-    assert.equal((await store().findCode(hashCredential(code)))?.consumedAt, now);
+    assert.equal(refreshRecord?.record.grantId, access.grantId);
+    assert.equal(refreshRecord?.grant.id, access.grantId, 'the refresh token comes with its grant');
+    assert.equal((await store().findCode(hashCredential(code)))?.record.consumedAt, now);
     assert.equal((await store().findGrant(access.grantId))?.lastUsedAt, now);
   });
 
@@ -175,7 +176,7 @@ describe('authorization_code grant (sqlite)', () => {
     const access = await store().findAccessToken(hashCredential(first.accessToken));
     assert.equal(access?.revokedAt, issuedAt + 2000);
     const refreshRecord = await store().findRefreshToken(hashCredential(first.refreshToken ?? ''));
-    assert.equal(refreshRecord?.revokedAt, issuedAt + 2000);
+    assert.equal(refreshRecord?.record.revokedAt, issuedAt + 2000);
     assert.notEqual((await store().findGrant(first.grant.id))?.revokedAt, null);
     assertError(
       await caught(() => refresh(fixture, { refresh_token: first.refreshToken ?? '' }, { now: issuedAt + 3000 })),
@@ -286,9 +287,9 @@ describe('authorization_code grant (sqlite)', () => {
 
   test('RFC 6749 §10.5: a code of a revoked grant is invalid_grant', async () => {
     const { code } = await authorize(fixture);
-    const record = await store().findCode(hashCredential(code));
-    assert.ok(record);
-    await store().revokeGrant(record.grantId, Date.now(), 'test');
+    const found = await store().findCode(hashCredential(code));
+    assert.ok(found);
+    await store().revokeGrant(found.record.grantId, Date.now(), 'test');
     assertError(await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI })), InvalidGrant, 'invalid_grant');
   });
 
@@ -335,7 +336,7 @@ describe('refresh_token grant (sqlite)', () => {
     assert.notEqual(second.accessToken, first.accessToken);
     assert.equal(second.grant.id, first.grant.id);
     assert.deepEqual(second.scopes, ['profile', 'read']);
-    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.rotatedAt, t0 + 1000);
+    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, t0 + 1000);
     // The successor works in turn.
     const third = await refresh(fixture, { refresh_token: second.refreshToken }, { now: t0 + 2000 });
     assert.match(third.accessToken, /^lk_at_/);
@@ -352,7 +353,7 @@ describe('refresh_token grant (sqlite)', () => {
     assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 3000);
     assert.equal((await store().findAccessToken(hashCredential(third.accessToken)))?.revokedAt, t0 + 3000);
     assert.equal((await store().findAccessToken(hashCredential(first.accessToken)))?.revokedAt, t0 + 3000);
-    assert.equal((await store().findRefreshToken(hashCredential(third.refreshToken ?? '')))?.revokedAt, t0 + 3000);
+    assert.equal((await store().findRefreshToken(hashCredential(third.refreshToken ?? '')))?.record.revokedAt, t0 + 3000);
     assertError(
       await caught(() => refresh(fixture, { refresh_token: third.refreshToken ?? '' }, { now: t0 + 4000 })),
       InvalidGrant,
@@ -383,7 +384,7 @@ describe('refresh_token grant (sqlite)', () => {
     const first = await tokens(t0);
     const narrowed = await refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile' }, { now: t0 + 1000 });
     const stored = await store().findRefreshToken(hashCredential(narrowed.refreshToken as string));
-    assert.deepEqual(stored?.scopes, first.scopes);
+    assert.deepEqual(stored?.record.scopes, first.scopes);
     const widenedBack = await refresh(fixture, { refresh_token: narrowed.refreshToken as string, scope: first.scopes.join(' ') }, { now: t0 + 2000 });
     assert.deepEqual(widenedBack.scopes, first.scopes);
   });
@@ -395,7 +396,7 @@ describe('refresh_token grant (sqlite)', () => {
     const error = await caught(() => refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile write' }, { now: t0 + 1000 }));
     assertError(error, InvalidScope, 'invalid_scope');
     // The refused request did not rotate the token.
-    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.rotatedAt, null);
+    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, null);
   });
 
   test('RFC 6749 §3.3: a malformed scope on refresh is invalid_scope', async () => {

@@ -60,8 +60,8 @@ for (const dialect of await dialects()) {
       assert.equal(grant?.accountId, 'acc_1');
       const token = await store.findAccessToken('at_1');
       assert.deepEqual([token?.userId, token?.accountId, token?.signingKeyId], ['usr_1', 'acc_1', null]);
-      assert.equal((await store.findRefreshToken('rt_1'))?.grantId, 'grt_1');
-      assert.equal((await store.findCode('code_1'))?.grantId, 'grt_1');
+      assert.equal((await store.findRefreshToken('rt_1'))?.record.grantId, 'grt_1');
+      assert.equal((await store.findCode('code_1'))?.record.grantId, 'grt_1');
       const client = await store.findClient('lkc_1');
       assert.equal(client?.accessTokenFormat, null);
       assert.equal(client?.isResourceServer, false);

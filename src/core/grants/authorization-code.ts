@@ -12,8 +12,9 @@ export const authorizationCodeGrant: GrantHandler = {
   async handle({ params, client, store, settings, endpoint, now, ip }) {
     const code = params.code;
     if (!code) throw new InvalidRequest('The code parameter is required.');
-    const record = await store.findCode(hashCredential(code));
-    if (!record) throw new InvalidGrant(UNUSABLE, 'unknown code');
+    const found = await store.findCode(hashCredential(code));
+    if (!found) throw new InvalidGrant(UNUSABLE, 'unknown code');
+    const { record, grant } = found;
 
     // RFC 6749 §4.1.2: "If an authorization code is used more than once, the
     // authorization server MUST deny the request and SHOULD revoke (when
@@ -56,8 +57,7 @@ export const authorizationCodeGrant: GrantHandler = {
       throw new InvalidGrant('code_verifier was sent for a code issued without code_challenge.');
     }
 
-    const grant = await store.findGrant(record.grantId);
-    if (!grant || grant.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'grant revoked');
+    if (grant.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'grant revoked');
 
     const issued = await store.transaction(async (tx) => {
       // The conditional write is the single-use guarantee across instances.

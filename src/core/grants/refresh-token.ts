@@ -12,8 +12,9 @@ export const refreshTokenGrant: GrantHandler = {
   async handle({ params, client, store, settings, endpoint, now, ip }) {
     const presented = params.refresh_token;
     if (!presented) throw new InvalidRequest('The refresh_token parameter is required.');
-    const record = await store.findRefreshToken(hashCredential(presented));
-    if (!record) throw new InvalidGrant(UNUSABLE, 'unknown refresh token');
+    const found = await store.findRefreshToken(hashCredential(presented));
+    if (!found) throw new InvalidGrant(UNUSABLE, 'unknown refresh token');
+    const { record, grant } = found;
     // §6: "validate the refresh token and ensure that it was issued to the authenticated client"
     if (record.clientId !== client.id) throw new InvalidGrant(UNUSABLE, 'refresh token of another client');
     if (record.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'refresh token revoked');
@@ -45,8 +46,7 @@ export const refreshTokenGrant: GrantHandler = {
     }
     const scopes = requested.length > 0 ? requested : record.scopes;
 
-    const grant = await store.findGrant(record.grantId);
-    if (!grant || grant.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'grant revoked');
+    if (grant.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'grant revoked');
 
     const issued = await store.transaction(async (tx) => {
       if (!withinGrace && !(await tx.retireRefreshToken(record.tokenHash, now))) return undefined;

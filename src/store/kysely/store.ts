@@ -16,7 +16,7 @@ import type {
   SigningKey,
   User,
 } from '../../core/model.js';
-import type { NewGrant } from '../../core/ports.js';
+import type { NewGrant, WithGrant } from '../../core/ports.js';
 import { newId } from '../../core/secrets.js';
 import {
   type AuditEvent,
@@ -38,7 +38,9 @@ import type { Dialect } from './migrations/index.js';
 import { spaced, toClient, toUser } from './rows.js';
 import type { ClientsTable, Database, GrantsTable, SigningKeysTable } from './schema.js';
 
-function toAnyGrant(row: Selectable<GrantsTable>): AnyGrant {
+type GrantColumns = Pick<Selectable<GrantsTable>, 'id' | 'client_id' | 'user_id' | 'account_id' | 'scopes' | 'partner_id' | 'created_at' | 'last_used_at' | 'revoked_at'>;
+
+function toAnyGrant(row: GrantColumns): AnyGrant {
   const common = {
     id: row.id,
     clientId: row.client_id,
@@ -69,6 +71,33 @@ function toSigningKey(row: Selectable<SigningKeysTable>): SigningKey {
     createdAt: row.created_at,
     retiredAt: row.retired_at,
   };
+}
+
+/** A joined grant's columns, named `g_*` beside the code's or token's own. */
+const GRANT_AS_G = [
+  'g.id as g_id',
+  'g.client_id as g_client_id',
+  'g.user_id as g_user_id',
+  'g.account_id as g_account_id',
+  'g.scopes as g_scopes',
+  'g.partner_id as g_partner_id',
+  'g.created_at as g_created_at',
+  'g.last_used_at as g_last_used_at',
+  'g.revoked_at as g_revoked_at',
+] as const;
+
+function joinedGrant(row: { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[K] }): AnyGrant {
+  return toAnyGrant({
+    id: row.g_id,
+    client_id: row.g_client_id,
+    user_id: row.g_user_id,
+    account_id: row.g_account_id,
+    scopes: row.g_scopes,
+    partner_id: row.g_partner_id,
+    created_at: row.g_created_at,
+    last_used_at: row.g_last_used_at,
+    revoked_at: row.g_revoked_at,
+  });
 }
 
 /**
@@ -127,12 +156,16 @@ const HOT = {
       .where('id', '=', id)
       .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', before)])),
   ),
-  findCode: prepared(1, (db, hash: string) => db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', hash)),
+  findCode: prepared(1, (db, hash: string) =>
+    db.selectFrom('authorization_codes as c').innerJoin('grants as g', 'g.id', 'c.grant_id').selectAll('c').select(GRANT_AS_G).where('c.code_hash', '=', hash),
+  ),
   consumeCode: prepared(2, (db, now: number, hash: string) =>
     db.updateTable('authorization_codes').set({ consumed_at: now }).where('code_hash', '=', hash).where('consumed_at', 'is', null),
   ),
   findAccessToken: prepared(1, (db, hash: string) => db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hash)),
-  findRefreshToken: prepared(1, (db, hash: string) => db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hash)),
+  findRefreshToken: prepared(1, (db, hash: string) =>
+    db.selectFrom('refresh_tokens as t').innerJoin('grants as g', 'g.id', 't.grant_id').selectAll('t').select(GRANT_AS_G).where('t.token_hash', '=', hash),
+  ),
   retireRefreshToken: prepared(2, (db, now: number, hash: string) =>
     db.updateTable('refresh_tokens').set({ rotated_at: now }).where('token_hash', '=', hash).where('rotated_at', 'is', null).where('revoked_at', 'is', null),
   ),
@@ -685,10 +718,10 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async findCode(codeHash: string): Promise<AuthorizationCode | undefined> {
+  async findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined> {
     const row = (await HOT.findCode.execute(this.db, this.dialect, codeHash)).rows[0];
     if (!row) return undefined;
-    return {
+    const record: AuthorizationCode = {
       codeHash: row.code_hash,
       grantId: row.grant_id,
       clientId: row.client_id,
@@ -701,6 +734,7 @@ export class KyselyStore implements Store {
       expiresAt: row.expires_at,
       consumedAt: row.consumed_at,
     };
+    return { record, grant: joinedGrant(row) };
   }
 
   async consumeCode(codeHash: string, now: number): Promise<boolean> {
@@ -755,10 +789,10 @@ export class KyselyStore implements Store {
     };
   }
 
-  async findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
+  async findRefreshToken(tokenHash: string): Promise<WithGrant<RefreshToken> | undefined> {
     const row = (await HOT.findRefreshToken.execute(this.db, this.dialect, tokenHash)).rows[0];
     if (!row) return undefined;
-    return {
+    const record: RefreshToken = {
       tokenHash: row.token_hash,
       grantId: row.grant_id,
       clientId: row.client_id,
@@ -768,6 +802,7 @@ export class KyselyStore implements Store {
       rotatedAt: row.rotated_at,
       revokedAt: row.revoked_at,
     };
+    return { record, grant: joinedGrant(row) };
   }
 
   async retireRefreshToken(tokenHash: string, now: number): Promise<boolean> {
