@@ -77,7 +77,11 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
         // 1,000 then 2,000 filler grants, plus the ones the scenarios minted.
         assert.equal(sizes.length, 2);
         assert.ok((sizes[0]?.grants ?? 0) >= 1000 && (sizes[1]?.grants ?? 0) >= 2000, `${dialect}: grants filled`);
-        for (const size of sizes) for (const s of size.summaries) assert.equal(s.failed, 0, `${dialect} ${s.scenario} at ${size.grants}`);
+        for (const size of sizes) {
+          // Each size has its own server, measured in both scenarios.
+          assert.deepEqual(size.summaries.map((s) => s.scenario).sort(), ['bearer_opaque', 'refresh_chain'], `${dialect} at ${size.grants}`);
+          for (const s of size.summaries) assert.equal(s.failed, 0, `${dialect} ${s.scenario} at ${size.grants}`);
+        }
       }
 
       assert.ok(results.signin.requests > 0, 'sign-ins were measured');
