@@ -35,7 +35,9 @@ async function scans(store: KyselyStore, query: CompiledQuery): Promise<string[]
         if (node['Node Type'] === 'Seq Scan') found.push(String(node['Relation Name']));
         for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
       };
-      for (const entry of plan.rows[0]?.['QUERY PLAN'] as Array<{ Plan: Record<string, unknown> }>) walk(entry.Plan);
+      const entries = plan.rows[0]?.['QUERY PLAN'] as Array<{ Plan: Record<string, unknown> }> | undefined;
+      if (!entries) throw new Error(`no plan for ${query.sql}`);
+      for (const entry of entries) walk(entry.Plan);
       return found;
     } finally {
       await sql`reset enable_seqscan`.execute(db);
