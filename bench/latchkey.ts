@@ -341,12 +341,11 @@ export class LatchkeyTarget implements BenchServer {
   }
 
   /**
-   * Adds the live connections numbered [from, to) that belong to other users
-   * (10,000 of them) and clients, each with a live access and refresh token,
-   * in one statement per table: the data a platform with that many connected
-   * customers holds.
+   * Adds `count` live connections that belong to other users (10,000 of them)
+   * and clients, each with a live access and refresh token, in one statement
+   * per table: the data a platform with that many connected customers holds.
    */
-  async fill(from: number, to: number): Promise<void> {
+  async fill(count: number): Promise<void> {
     const now = Date.now();
     const users = FILL_USERS;
     const postgres = this.dialect === 'postgres';
@@ -357,27 +356,21 @@ export class LatchkeyTarget implements BenchServer {
         : sql`select i from (with recursive seq(i) as (select ${sql.lit(first)} union all select i + 1 from seq where i < ${sql.lit(end - 1)}) select i from seq)`;
     const text = (expression: RawBuilder<unknown>) => (postgres ? sql`(${expression})::text` : sql`(${expression})`);
     const i = text(sql`i`);
-    if (from === 0) {
-      const passwordHash = await hashPassword(PASSWORD);
-      await sql`insert into users (id, email, password_hash, first_name, last_name, is_admin, locked_at, created_at, updated_at)
-        select 'usr_fill_' || ${i}, 'fill-' || ${i} || '@example.com', ${passwordHash}, 'Fill', 'User', 0, null, ${now}, ${now}
-        from (${series(0, users)}) s`.execute(this.db);
-      await sql`insert into accounts (id, name, kind, partner_id, created_at)
-        select 'acc_fill_' || ${i}, 'Fill account', 'company', null, ${now} from (${series(0, users)}) s`.execute(this.db);
-      await sql`insert into memberships (user_id, account_id, role, created_at)
-        select 'usr_fill_' || ${i}, 'acc_fill_' || ${i}, 'owner', ${now} from (${series(0, users)}) s`.execute(this.db);
-    }
-    const firstClient = Math.ceil(from / users);
-    const endClient = Math.ceil(to / users);
-    if (endClient > firstClient) {
-      await sql`insert into clients (id, name, redirect_uris, scopes, grant_types, is_public, is_legacy, access_token_ttl, refresh_token_ttl, partner_id, created_at, updated_at)
-        select 'cl_fill_' || ${i}, 'Fill partner', ${JSON.stringify([REDIRECT_URI])}, ${JSON.stringify([SCOPE])}, ${JSON.stringify(['authorization_code', 'refresh_token'])}, 0, 0, null, null, null, ${now}, ${now}
-        from (${series(firstClient, endClient)}) s`.execute(this.db);
-    }
+    const passwordHash = await hashPassword(PASSWORD);
+    await sql`insert into users (id, email, password_hash, first_name, last_name, is_admin, locked_at, created_at, updated_at)
+      select 'usr_fill_' || ${i}, 'fill-' || ${i} || '@example.com', ${passwordHash}, 'Fill', 'User', 0, null, ${now}, ${now}
+      from (${series(0, users)}) s`.execute(this.db);
+    await sql`insert into accounts (id, name, kind, partner_id, created_at)
+      select 'acc_fill_' || ${i}, 'Fill account', 'company', null, ${now} from (${series(0, users)}) s`.execute(this.db);
+    await sql`insert into memberships (user_id, account_id, role, created_at)
+      select 'usr_fill_' || ${i}, 'acc_fill_' || ${i}, 'owner', ${now} from (${series(0, users)}) s`.execute(this.db);
+    await sql`insert into clients (id, name, redirect_uris, scopes, grant_types, is_public, is_legacy, access_token_ttl, refresh_token_ttl, partner_id, created_at, updated_at)
+      select 'cl_fill_' || ${i}, 'Fill partner', ${JSON.stringify([REDIRECT_URI])}, ${JSON.stringify([SCOPE])}, ${JSON.stringify(['authorization_code', 'refresh_token'])}, 0, 0, null, null, null, ${now}, ${now}
+      from (${series(0, Math.ceil(count / users))}) s`.execute(this.db);
     const user = sql`'usr_fill_' || ${text(sql`i % ${sql.lit(users)}`)}`;
     const account = sql`'acc_fill_' || ${text(sql`i % ${sql.lit(users)}`)}`;
     const client = sql`'cl_fill_' || ${text(sql`i / ${sql.lit(users)}`)}`;
-    const rows = series(from, to);
+    const rows = series(0, count);
     await sql`insert into grants (id, client_id, user_id, account_id, scopes, partner_id, created_at, updated_at, last_used_at, revoked_at, revoked_reason, confirmed_at)
       select 'gr_fill_' || ${i}, ${client}, ${user}, ${account}, ${SCOPE}, null, ${now}, ${now}, null, null, null, null
       from (${rows}) s`.execute(this.db);

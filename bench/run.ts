@@ -209,39 +209,36 @@ interface ScaleResult {
 async function scale(dialect: 'sqlite' | 'postgres'): Promise<ScaleResult> {
   const measurer = new Measurer();
   const result: ScaleResult = { dialect, sizes: [], verdicts: [] };
-  const targets: LatchkeyTarget[] = [];
+  const runs: Array<{ size: number; target: LatchkeyTarget; fillSeconds: number; rows: Map<string, Row> }> = [];
   try {
-    const fillSeconds: number[] = [];
     for (const size of settings.scaleSizes) {
-      const target = await latchkey(dialect);
-      targets.push(target);
-      await target.setup();
+      const run = { size, target: await latchkey(dialect), fillSeconds: 0, rows: new Map<string, Row>() };
+      runs.push(run);
+      await run.target.setup();
       const started = Date.now();
-      await target.fill(0, size);
-      fillSeconds.push((Date.now() - started) / 1000);
-      log(`scale ${dialect}: ${number(size)} filler grants in ${number(fillSeconds.at(-1) as number, 1)} s`);
-      await target.start();
+      await run.target.fill(size);
+      run.fillSeconds = (Date.now() - started) / 1000;
+      log(`scale ${dialect}: ${number(size)} filler grants in ${number(run.fillSeconds, 1)} s`);
+      await run.target.start();
     }
-    const rows = targets.map(() => new Map<string, Row>());
     for (const scenario of SCALE_SCENARIOS) {
-      if (settings.warmupSeconds > 0) for (const target of targets) await measurer.measure(target, scenario, settings.warmupSeconds);
+      if (settings.warmupSeconds > 0) for (const { target } of runs) await measurer.measure(target, scenario, settings.warmupSeconds);
       for (let round = 0; round < settings.rounds; round += 1) {
-        for (let turn = 0; turn < targets.length; turn += 1) {
-          const index = (turn + round) % targets.length;
-          const load = (await measurer.measure(targets[index] as LatchkeyTarget, scenario, settings.durationSeconds)) as LoadResult;
-          log(`scale ${dialect} round ${round + 1}, ${number(settings.scaleSizes[index] as number)} grants, ${scenario}: ${number(load.requestsPerSecond)} req/s`);
-          const sizeRows = rows[index] as Map<string, Row>;
-          const row = sizeRows.get(scenario) ?? { server: (targets[index] as LatchkeyTarget).name, scenario, rounds: [] };
+        for (let turn = 0; turn < runs.length; turn += 1) {
+          const { size, target, rows } = runs[(turn + round) % runs.length] as (typeof runs)[number];
+          const load = (await measurer.measure(target, scenario, settings.durationSeconds)) as LoadResult;
+          log(`scale ${dialect} round ${round + 1}, ${number(size)} filler grants, ${scenario}: ${number(load.requestsPerSecond)} req/s`);
+          const row = rows.get(scenario) ?? { server: target.name, scenario, rounds: [] };
           row.rounds.push(load);
-          sizeRows.set(scenario, row);
+          rows.set(scenario, row);
         }
       }
     }
-    for (const [index, target] of targets.entries()) {
-      result.sizes.push({ grants: await target.countGrants(), fillSeconds: fillSeconds[index] as number, summaries: [...(rows[index] as Map<string, Row>).values()].map(summarise) });
+    for (const { target, fillSeconds, rows } of runs) {
+      result.sizes.push({ grants: await target.countGrants(), fillSeconds, summaries: [...rows.values()].map(summarise) });
     }
   } finally {
-    for (const target of targets) await target.destroy();
+    for (const { target } of runs) await target.destroy();
   }
   const [small, large] = [result.sizes[0], result.sizes[result.sizes.length - 1]];
   if (small && large && small !== large) {
@@ -348,8 +345,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    out.push('', 'Each size runs on its own server and database; the sizes take turns round by round.');
-    out.push('');
+    out.push('', 'Each size runs on its own server and database; the sizes take turns round by round.', '');
   }
   if (sections.has('signin')) {
     const summary = await signin();
