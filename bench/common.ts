@@ -66,6 +66,15 @@ export function pinned(cpu: string | undefined, command: string, args: string[])
   return cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
 }
 
+/**
+ * The command line of a server's Node.js process, pinned to `cpu`: node itself, or node
+ * under a launcher (`valgrind --tool=callgrind ...` for bench/instructions.ts).
+ */
+export function nodeCommand(cpu: string | undefined, args: string[], launcher: readonly string[] = []): [string, string[]] {
+  const [command, ...rest] = [...launcher, process.execPath, ...args] as [string, ...string[]];
+  return pinned(cpu, command, rest);
+}
+
 /** A TCP port nothing listens on now (asked of the kernel, so it never collides with another service). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -78,13 +87,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `url` until it answers 2xx; fails if the process exits first or after 60 s. */
-export async function waitForHttp(url: string, exited: Promise<void>): Promise<void> {
+/** Polls `url` until it answers 2xx; fails if the process exits first or after `timeoutMs`. */
+export async function waitForHttp(url: string, exited: Promise<void>, timeoutMs = 60_000): Promise<void> {
   let gone = false;
   void exited.then(() => {
     gone = true;
   });
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (gone) throw new Error(`the server exited before ${url} answered`);
     try {
@@ -95,7 +104,7 @@ export async function waitForHttp(url: string, exited: Promise<void>): Promise<v
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${url} did not answer within 60 s`);
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
 }
 
 /** Runs one autocannon round in its own process on the load CPU. */
@@ -168,14 +177,14 @@ export class PeerServer implements BenchServer {
   constructor(
     readonly name: string,
     private readonly script: string,
-    private readonly options: { port: number; cpu: string | undefined },
+    private readonly options: { port: number; cpu: string | undefined; launcher?: readonly string[] },
   ) {
     this.url = `http://127.0.0.1:${options.port}`;
   }
 
   async start(): Promise<void> {
     const path = new URL(`./servers/${this.script}`, import.meta.url).pathname;
-    const child = spawn(...pinned(this.options.cpu, process.execPath, [path]), {
+    const child = spawn(...nodeCommand(this.options.cpu, [path], this.options.launcher), {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, PORT: String(this.options.port), NODE_ENV: 'production' },
     });

@@ -19,7 +19,7 @@ import { registerUser } from '../src/services/users.js';
 import type { Database } from '../src/store/kysely/schema.js';
 import type { KyselyStore } from '../src/store/kysely/store.js';
 import { migrateToLatest, openStore } from '../src/store/open.js';
-import { type BenchServer, pinned, type RequestTemplate, waitForHttp } from './common.js';
+import { type BenchServer, nodeCommand, type RequestTemplate, waitForHttp } from './common.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIRECT_URI = 'https://partner.example/callback';
@@ -81,7 +81,14 @@ export class LatchkeyTarget implements BenchServer {
 
   constructor(
     readonly dialect: Dialect,
-    private readonly options: { port: number; cpu: string | undefined; env?: Record<string, string>; profileDir?: string | undefined },
+    private readonly options: {
+      port: number;
+      cpu: string | undefined;
+      env?: Record<string, string>;
+      profileDir?: string | undefined;
+      /** A command the server runs under (valgrind, for bench/instructions.ts). */
+      launcher?: readonly string[];
+    },
   ) {
     this.name = `latchkey-${dialect}`;
   }
@@ -135,7 +142,7 @@ export class LatchkeyTarget implements BenchServer {
     // The flags above choose the database; none from the environment may override them.
     const env: Record<string, string | undefined> = { ...process.env, ...this.options.env };
     for (const name of ['DATABASE_URL', 'LATCHKEY_DATABASE_URL', 'LATCHKEY_DATA_DIR', 'PORT', 'LATCHKEY_PORT']) delete env[name];
-    const child = spawn(...pinned(this.options.cpu, process.execPath, args), { stdio: ['ignore', 'ignore', 'inherit'], env });
+    const child = spawn(...nodeCommand(this.options.cpu, args, this.options.launcher), { stdio: ['ignore', 'ignore', 'inherit'], env });
     this.pid = child.pid;
     this.url = `http://127.0.0.1:${this.options.port}`;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -143,7 +150,8 @@ export class LatchkeyTarget implements BenchServer {
       child.kill('SIGTERM');
       await exited;
     };
-    await waitForHttp(`${this.url}/readyz`, exited);
+    // Under a launcher (valgrind) the server starts some fifty times slower.
+    await waitForHttp(`${this.url}/readyz`, exited, this.options.launcher ? 600_000 : undefined);
   }
 
   /** Grants on the bench user's account, one per credential; returns their ids. */

@@ -1,0 +1,128 @@
+/**
+ * Instructions per request, counted by valgrind's callgrind: unlike requests
+ * per second or CPU time, the count does not move with what else the machine
+ * is doing, so a change of a few percent shows (ANALYSIS.md: repeatable to a
+ * few percent once V8 has warmed up). The server runs under callgrind with
+ * counting off; the script warms it up, counts `--count` requests only, and
+ * divides. Every thread of the server counts (libuv's pool writing log lines,
+ * V8's helpers), not the kernel.
+ *
+ * Usage: node --import tsx bench/instructions.ts [--targets latchkey-sqlite,fastify]
+ *          [--scenarios bearer_jwt,healthz,get] [--warmup 5000] [--count 1000]
+ *          [--concurrency 4] [--keep DIR]
+ * Scenarios are the benchmark's (client_credentials, refresh, code, bearer_opaque,
+ * bearer_jwt, introspection; the ceiling's post and get) and `healthz`
+ * (Latchkey's GET /healthz: its floor, no token, no database).
+ * Runs a few minutes per pair: valgrind runs the server some fifty times slower.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type BenchServer, CPUS, freePort, PeerServer, type RequestTemplate } from './common.js';
+import { LatchkeyTarget } from './latchkey.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    targets: { type: 'string', default: 'latchkey-sqlite,fastify' },
+    scenarios: { type: 'string', default: 'healthz,bearer_jwt,get' },
+    warmup: { type: 'string', default: '5000' },
+    count: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '4' },
+    keep: { type: 'string' },
+  },
+});
+const warmup = Number(flags.warmup);
+const count = Number(flags.count);
+const concurrency = Number(flags.concurrency);
+if (![warmup, count, concurrency].every((n) => Number.isInteger(n) && n > 0)) throw new TypeError('--warmup, --count and --concurrency take positive integers');
+
+const HEALTHZ: RequestTemplate = { method: 'GET', path: '/healthz', headers: {}, body: null, values: [], singleUse: false };
+
+/** The request of one value of a template (the substitution bench/load.mjs does). */
+function requestOf(template: RequestTemplate, value: string | Record<string, string> | undefined): { headers: Record<string, string>; body: string | undefined } {
+  const fill = (text: string) => {
+    if (value === undefined) return text;
+    if (typeof value === 'string') return text.split('{{value}}').join(value);
+    let filled = text;
+    for (const [key, part] of Object.entries(value)) filled = filled.split(`{{${key}}}`).join(part);
+    return filled;
+  };
+  const headers: Record<string, string> = {};
+  for (const [name, text] of Object.entries(template.headers)) headers[name] = fill(text);
+  return { headers, body: template.body === null ? undefined : fill(template.body) };
+}
+
+/** Sends `total` requests, `concurrency` at a time; fails on any unexpected status. */
+async function send(url: string, template: RequestTemplate, total: number, firstValue: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      const index = firstValue + next;
+      next += 1;
+      const values = template.values;
+      const value = values.length === 0 ? undefined : template.singleUse ? values[index] : values[index % values.length];
+      if (template.singleUse && value === undefined) throw new Error('not enough single-use values minted');
+      const { headers, body } = requestOf(template, value);
+      const response = await fetch(`${url}${template.path}`, { method: template.method, headers, body });
+      await response.arrayBuffer();
+      const ok = template.expectStatus === undefined ? response.status < 300 : response.status === template.expectStatus;
+      if (!ok) throw new Error(`${template.method} ${template.path} answered ${response.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+function callgrindControl(pid: number, ...args: string[]): void {
+  execFileSync('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });
+}
+
+/** The instructions of the counted part: the dump's `totals:` line, summed over the threads' files. */
+function totalInstructions(dir: string, pid: number): number {
+  const files = execFileSync('ls', [dir], { encoding: 'utf8' })
+    .split('\n')
+    .filter((name) => name.startsWith(`callgrind.out.${pid}`));
+  let total = 0;
+  for (const name of files) {
+    const match = /^totals: (\d+)/m.exec(readFileSync(join(dir, name), 'utf8'));
+    if (match) total += Number(match[1]);
+  }
+  return total;
+}
+
+async function measure(targetName: string, scenario: string): Promise<number> {
+  const dir = flags.keep ?? mkdtempSync(join(tmpdir(), 'latchkey-callgrind-'));
+  // Counting starts off (--instr-atstart=no) and is switched on around the counted requests only.
+  const launcher = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/callgrind.out.%p`, `--log-file=${dir}/valgrind.%p.log`];
+  const port = await freePort();
+  const target: BenchServer & { setup?(): Promise<void>; destroy?(): Promise<void> } =
+    targetName === 'fastify'
+      ? new PeerServer('fastify', 'fastify-ceiling.mjs', { port, cpu: CPUS.server, launcher })
+      : new LatchkeyTarget(targetName === 'latchkey-postgres' ? 'postgres' : 'sqlite', { port, cpu: CPUS.server, launcher });
+  try {
+    await target.setup?.();
+    await target.start();
+    const template = scenario === 'healthz' ? HEALTHZ : await target.prepare(scenario, warmup + count);
+    if (!template) throw new Error(`${targetName} has no scenario ${scenario}`);
+    await send(target.url, template, warmup, 0);
+    const pid = target.pid as number;
+    callgrindControl(pid, '--instr=on');
+    await send(target.url, template, count, warmup);
+    callgrindControl(pid, '--instr=off');
+    callgrindControl(pid, '--dump');
+    return totalInstructions(dir, pid) / count;
+  } finally {
+    await target.stop();
+    await target.destroy?.();
+    if (!flags.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const targetName of (flags.targets as string).split(',')) {
+  for (const scenario of (flags.scenarios as string).split(',')) {
+    if (targetName === 'fastify' ? !['get', 'post'].includes(scenario) : ['get', 'post'].includes(scenario)) continue;
+    const perRequest = await measure(targetName, scenario);
+    console.log(`${targetName} ${scenario}: ${Math.round(perRequest).toLocaleString('en-US')} instructions per request`);
+  }
+}
