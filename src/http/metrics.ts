@@ -6,10 +6,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { LogEvent } from 'kysely';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { SweepCounts } from '../services/housekeeping.js';
 import type { KyselyStore } from '../store/kysely/store.js';
 import type { AuditEvent } from '../store/types.js';
+import { type HistogramSeries, SeriesHistogram } from './series-histogram.js';
 
 export interface Metrics {
   registry: Registry;
@@ -56,13 +57,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     labelNames: ['scope'] as const,
     registers: [registry],
   });
-  const queries = new Histogram({
-    name: 'latchkey_db_query_duration_seconds',
-    help: 'Database query durations, per statement kind and outcome.',
-    labelNames: ['kind', 'outcome'] as const,
-    buckets: QUERY_BUCKETS,
-    registers: [registry],
-  });
+  const queries = new SeriesHistogram(
+    'latchkey_db_query_duration_seconds',
+    'Database query durations, per statement kind and outcome.',
+    ['kind', 'outcome'],
+    QUERY_BUCKETS,
+    registry,
+  );
   const swept = new Counter({
     name: 'latchkey_housekeeping_deleted_total',
     help: 'Expired rows deleted by the housekeeping sweep, per table.',
@@ -95,7 +96,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   poolGauge('latchkey_db_pool_waiting_requests', 'Queries waiting for a free connection (PostgreSQL pool).', (stats) => stats.waiting);
 
   const QUERY_KINDS = new Set(['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback']);
-  const querySeries = new Map<string, { observe(value: number): void }>();
+  const querySeries = new Map<string, HistogramSeries<'kind' | 'outcome'>>();
   return {
     registry,
     tokensIssued,
@@ -106,7 +107,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       let series = querySeries.get(key);
       if (series === undefined) {
         const kind = /^\s*(\w+)/.exec(event.query.sql)?.[1]?.toLowerCase() ?? 'other';
-        series = queries.labels({ kind: QUERY_KINDS.has(kind) ? kind : 'other', outcome });
+        series = queries.series({ kind: QUERY_KINDS.has(kind) ? kind : 'other', outcome });
         if (querySeries.size >= 1000) querySeries.clear();
         querySeries.set(key, series);
       }
@@ -136,35 +137,39 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
  * The route label is the route's pattern (never the raw URL), "unmatched" for 404s.
  */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, options: { serve: boolean }): void {
-  const requests = new Counter({
+  const latency = new SeriesHistogram(
+    'latchkey_http_request_duration_seconds',
+    'HTTP request latency, per method, route and status.',
+    ['method', 'route', 'status'],
+    LATENCY_BUCKETS,
+    metrics.registry,
+  );
+  // The request count is the latency histogram's count per series, read when scraped.
+  new Counter({
     name: 'latchkey_http_requests_total',
     help: 'HTTP requests answered, per method, route and status.',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [metrics.registry],
-  });
-  const latency = new Histogram({
-    name: 'latchkey_http_request_duration_seconds',
-    help: 'HTTP request latency, per method, route and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const series of latency.all()) this.inc(series.labels, series.count);
+    },
   });
   const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-  // The labelled series, looked up once per (method, route, status): prom-client
-  // hashes the label object on every call otherwise, and this runs on every request.
-  const series = new Map<string, { requests: { inc(): void }; latency: { observe(value: number): void } }>();
-  app.addHook('onResponse', async (request, reply) => {
+  // Each (method, route, status) series is found once and kept: this runs on every request.
+  const series = new Map<string, HistogramSeries<'method' | 'route' | 'status'>>();
+  // A callback hook: it runs on every request (see security-headers.ts).
+  app.addHook('onResponse', (request, reply, done) => {
     const method = METHODS.has(request.method) ? request.method : 'other';
     const route = request.routeOptions.url ?? 'unmatched';
     const key = `${method} ${reply.statusCode} ${route}`;
     let bound = series.get(key);
     if (bound === undefined) {
-      const labels = { method, route, status: String(reply.statusCode) };
-      bound = { requests: requests.labels(labels), latency: latency.labels(labels) };
+      bound = latency.series({ method, route, status: String(reply.statusCode) });
       series.set(key, bound);
     }
-    bound.requests.inc();
-    bound.latency.observe(reply.elapsedTime / 1000);
+    bound.observe(reply.elapsedTime / 1000);
+    done();
   });
   if (options.serve) {
     app.get('/metrics', async (_request, reply) => reply.header('cache-control', 'no-store').type(metrics.registry.contentType).send(await metrics.registry.metrics()));
