@@ -3,14 +3,17 @@
  * reuse, revoke, introspect) and the GoTo preset's password grant (where the
  * password travels in the query string), at the most verbose level; the
  * captured logs carry a request id on every request line and none of the
- * secrets, codes, tokens, passwords or cookies.
+ * secrets, codes, tokens, passwords or cookies. The line of every answered
+ * request, which Latchkey builds itself, is the line pino would write.
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/schema.js';
+import { completedLine, loggerOptions, OneLinePerRequest } from '../../src/http/logging.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, ISSUER, PASSWORD, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, tokenRequest } from '../support/agent.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -126,5 +129,69 @@ describe('logs carry request ids and no credentials', () => {
     for (const line of aboutRequests) assert.match(String(line.reqId), /^[0-9a-f-]{36}$/, JSON.stringify(line));
     // Lines without one are the application's own (start-up, schedules), never a request's.
     for (const line of lines.filter((entry) => !('reqId' in entry))) assert.ok(!('req' in line) && !('res' in line), JSON.stringify(line));
+  });
+});
+
+describe('the "request completed" line', () => {
+  /** A Fastify logger configured as buildApp configures it, and the lines it writes. */
+  function logger(stream: NodeJS.WritableStream = new PassThrough()): { log: FastifyBaseLogger; lines: string[] } {
+    const lines: string[] = [];
+    if (stream instanceof PassThrough) stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split(/(?<=\n)/)));
+    return { log: Fastify({ logger: loggerOptions('info', stream) }).log, lines };
+  }
+  const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0');
+  const requests = [
+    { id: 'c3d1f0a2-0000-4000-8000-000000000001', method: 'GET', url: '/healthz', ip: '127.0.0.1' },
+    { id: 'c3d1f0a2-0000-4000-8000-000000000002', method: 'POST', url: '/oauth/token?code=secret-code&state=%22x%22', ip: '::1' },
+    { id: 'c3d1f0a2-0000-4000-8000-000000000003', method: 'GET', url: '/p?q="quoted"\\back\u0001\u00fc\u2028', ip: undefined },
+  ];
+  const replies = [
+    { statusCode: 200, elapsedTime: 0.123456789 },
+    { statusCode: 302, elapsedTime: 12 },
+  ];
+
+  test('is, byte for byte, the line pino writes for the same request (but for the time)', async () => {
+    const { log, lines } = logger();
+    for (const request of requests) {
+      for (const reply of replies) {
+        const fast = completedLine(log, 'reqId', request as unknown as FastifyRequest, reply as unknown as FastifyReply);
+        assert.ok(fast !== undefined, 'the line is built directly for the logger buildApp configures');
+        log.info({ reqId: request.id, req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+        await new Promise((resolve) => setImmediate(resolve));
+        const byPino = lines.pop() as string;
+        assert.equal(withoutTime(fast), withoutTime(byPino));
+        assert.ok(!fast.includes('secret-code'), 'a credential parameter of the URL is masked');
+      }
+    }
+  });
+
+  test('OneLinePerRequest writes it, and leaves it to pino where the stream wants metadata', async () => {
+    const plain = logger();
+    const request = { ...requests[1], server: { log: plain.log } };
+    new OneLinePerRequest().requestCompleted(null, request as unknown as FastifyRequest, replies[0] as unknown as FastifyReply);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(plain.lines.length, 1);
+    assert.deepEqual(JSON.parse(plain.lines[0] as string).req, { method: 'POST', url: '/oauth/token?code=%5Bredacted%5D&state=%22x%22', remoteAddress: '::1' });
+
+    // pino.multistream reads the level and object of each line from the logger (needsMetadata).
+    const target = new PassThrough();
+    let written = '';
+    target.on('data', (chunk: Buffer) => void (written += chunk.toString()));
+    const multi = logger(pino.multistream([{ stream: target, level: 'info' }]) as unknown as NodeJS.WritableStream);
+    assert.equal(completedLine(multi.log, 'reqId', request as unknown as FastifyRequest, replies[0] as unknown as FastifyReply), undefined);
+    new OneLinePerRequest().requestCompleted(null, { ...request, server: { log: multi.log } } as unknown as FastifyRequest, replies[0] as unknown as FastifyReply);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(JSON.parse(written).msg, 'request completed');
+    assert.equal(JSON.parse(written).res.statusCode, 200);
+  });
+
+  test('below the info level nothing is written', async () => {
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    const log = Fastify({ logger: loggerOptions('warn', stream) }).log;
+    new OneLinePerRequest().requestCompleted(null, { ...requests[0], server: { log } } as unknown as FastifyRequest, replies[0] as unknown as FastifyReply);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(lines, []);
   });
 });
