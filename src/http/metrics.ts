@@ -96,20 +96,23 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   poolGauge('latchkey_db_pool_waiting_requests', 'Queries waiting for a free connection (PostgreSQL pool).', (stats) => stats.waiting);
 
   const QUERY_KINDS = new Set(['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback']);
-  const querySeries = new Map<string, HistogramSeries<'kind' | 'outcome'>>();
+  // Per outcome, keyed by the statement's text itself: the store sends the same string object
+  // for each run of a prepared statement, whose hash V8 keeps (a key built by concatenation
+  // would be hashed again, character by character, on every query).
+  const querySeries = { ok: new Map<string, HistogramSeries<'kind' | 'outcome'>>(), error: new Map<string, HistogramSeries<'kind' | 'outcome'>>() };
   return {
     registry,
     tokensIssued,
     observeQuery(event) {
       const outcome = event.level === 'error' ? 'error' : 'ok';
-      // Keyed by the statement's text: the store runs a few dozen distinct ones, so each is classified once.
-      const key = `${outcome} ${event.query.sql}`;
-      let series = querySeries.get(key);
+      // The store runs a few dozen distinct statements, so each is classified once.
+      const known = querySeries[outcome];
+      let series = known.get(event.query.sql);
       if (series === undefined) {
         const kind = /^\s*(\w+)/.exec(event.query.sql)?.[1]?.toLowerCase() ?? 'other';
         series = queries.series({ kind: QUERY_KINDS.has(kind) ? kind : 'other', outcome });
-        if (querySeries.size >= 1000) querySeries.clear();
-        querySeries.set(key, series);
+        if (known.size >= 1000) known.clear();
+        known.set(event.query.sql, series);
       }
       series.observe(event.queryDurationMillis / 1000);
     },
