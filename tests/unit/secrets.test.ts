@@ -38,6 +38,19 @@ describe('newCredential', () => {
     assert.equal(values.size, 2000);
   });
 
+  test('credentials and ids drawn in turn, across many refills of the random pool, are whole and never repeat', () => {
+    const drawn = new Set<string>();
+    // 3,000 pairs draw 132 KB: the 4 KiB pool refills some 30 times, at every offset.
+    for (let index = 0; index < 3000; index += 1) {
+      const credential = newCredential('refreshToken').slice(6);
+      const id = newId('x_').slice(2);
+      assert.equal(Buffer.from(credential, 'base64url').length, 32);
+      assert.equal(Buffer.from(id, 'base64url').length, 12);
+      drawn.add(credential).add(id);
+    }
+    assert.equal(drawn.size, 6000);
+  });
+
   test('the random part is not biased towards one character (a crude sanity check of the source)', () => {
     const characters = Array.from({ length: 200 }, () => newCredential('code').slice(6, 48)).join('');
     assert.ok(new Set(characters).size > 55, 'expected most of the 64 base64url characters to appear');
