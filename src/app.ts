@@ -13,7 +13,7 @@ import type { Config } from './config/schema.js';
 import type { AppContext } from './http/context.js';
 import { registerErrorHandling } from './http/errors.js';
 import { parseFormEncoded } from './http/form.js';
-import { loggerOptions, OneLinePerRequest } from './http/logging.js';
+import { loggerOptions, OneLinePerRequest, requestLoggerFactory } from './http/logging.js';
 import { createMetrics, type Metrics, registerMetrics } from './http/metrics.js';
 import { registerAdminApi } from './http/admin/api.js';
 import { registerAdminConsole } from './http/admin/console.js';
@@ -88,6 +88,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),
     logController: new OneLinePerRequest(),
+    childLoggerFactory: requestLoggerFactory,
     requestIdHeader: false,
     // While draining (SIGTERM), a request that arrives on an open keep-alive connection
     // is still served, with "Connection: close", rather than refused with a 503.

@@ -13,7 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/schema.js';
-import { completedLine, loggerOptions, OneLinePerRequest } from '../../src/http/logging.js';
+import { completedLine, loggerOptions, OneLinePerRequest, requestLoggerFactory } from '../../src/http/logging.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, ISSUER, PASSWORD, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, tokenRequest } from '../support/agent.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -193,5 +193,53 @@ describe('the "request completed" line', () => {
     new OneLinePerRequest().requestCompleted(null, { ...requests[0], server: { log } } as unknown as FastifyRequest, replies[0] as unknown as FastifyReply);
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(lines, []);
+  });
+});
+
+describe("a request's logger", () => {
+  test('is made on first use, with the request id bound, and not at all for a request that logs nothing', async () => {
+    const stream = new PassThrough();
+    let written = '';
+    stream.on('data', (chunk: Buffer) => void (written += chunk.toString()));
+    const app = Fastify({
+      logger: loggerOptions('info', stream),
+      logController: new OneLinePerRequest(),
+      childLoggerFactory: requestLoggerFactory,
+      genReqId: () => 'request-1',
+    });
+    let children = 0;
+    const child = app.log.child.bind(app.log);
+    app.log.child = ((...args: Parameters<typeof child>) => {
+      children += 1;
+      return child(...args);
+    }) as typeof app.log.child;
+    app.get('/quiet', async () => ({ ok: true }));
+    app.get('/chatty', async (request) => {
+      request.log.warn({ detail: 'something' }, 'a warning');
+      return { ok: true };
+    });
+    assert.equal((await app.inject('/quiet')).statusCode, 200);
+    assert.equal(children, 0, 'no child logger for a request that logs nothing of its own');
+    assert.equal((await app.inject('/chatty')).statusCode, 200);
+    assert.equal(children, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const warning = written
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === 'a warning');
+    assert.equal(warning?.reqId, 'request-1');
+    assert.equal(warning?.level, 40);
+    await app.close();
+  });
+
+  test('takes a route’s own level, before and after it is made', () => {
+    const parent = Fastify({ logger: loggerOptions('info', new PassThrough()) }).log;
+    const logger = requestLoggerFactory(parent, { reqId: 'r' }, { level: 'warn' });
+    assert.equal(logger.level, 'warn');
+    logger.info('not written at warn');
+    assert.equal(logger.level, 'warn');
+    logger.level = 'debug';
+    assert.equal(logger.level, 'debug');
   });
 });
