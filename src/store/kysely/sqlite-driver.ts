@@ -159,8 +159,15 @@ class RoutedDriver implements Driver {
 
   async init(): Promise<void> {}
 
+  /**
+   * Connections handed back, for the next query: Kysely wraps each connection
+   * object it has not seen before with its query logging (two closures and a
+   * WeakSet entry), which, with a new object per query, every query paid.
+   */
+  private readonly idle: RoutedConnection[] = [];
+
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new RoutedConnection(this.handles);
+    return this.idle.pop() ?? new RoutedConnection(this.handles);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -196,7 +203,11 @@ class RoutedDriver implements Driver {
     }
   }
 
-  async releaseConnection(): Promise<void> {}
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    // Only as many are kept as were ever in use at once (at most 64): a connection is two fields.
+    const routed = connection as RoutedConnection;
+    if (!routed.inTransaction && this.idle.length < 64) this.idle.push(routed);
+  }
 
   async destroy(): Promise<void> {
     this.handles.close();
