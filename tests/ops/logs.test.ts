@@ -13,7 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/schema.js';
-import { completedLine, loggerOptions, OneLinePerRequest, requestLoggerFactory } from '../../src/http/logging.js';
+import { completedLine, directStream, loggerOptions, OneLinePerRequest, requestLoggerFactory } from '../../src/http/logging.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, ISSUER, PASSWORD, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, tokenRequest } from '../support/agent.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -154,8 +154,8 @@ describe('the "request completed" line', () => {
     const { log, lines } = logger();
     for (const request of requests) {
       for (const reply of replies) {
+        assert.ok(directStream(log), 'the line is written directly for the logger buildApp configures');
         const fast = completedLine(log, 'reqId', request as unknown as FastifyRequest, reply as unknown as FastifyReply);
-        assert.ok(fast !== undefined, 'the line is built directly for the logger buildApp configures');
         log.info({ reqId: request.id, req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
         await new Promise((resolve) => setImmediate(resolve));
         const byPino = lines.pop() as string;
@@ -178,11 +178,17 @@ describe('the "request completed" line', () => {
     let written = '';
     target.on('data', (chunk: Buffer) => void (written += chunk.toString()));
     const multi = logger(pino.multistream([{ stream: target, level: 'info' }]) as unknown as NodeJS.WritableStream);
-    assert.equal(completedLine(multi.log, 'reqId', request as unknown as FastifyRequest, replies[0] as unknown as FastifyReply), undefined);
+    assert.equal(directStream(multi.log), undefined);
     new OneLinePerRequest().requestCompleted(null, { ...request, server: { log: multi.log } } as unknown as FastifyRequest, replies[0] as unknown as FastifyReply);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(JSON.parse(written).msg, 'request completed');
     assert.equal(JSON.parse(written).res.statusCode, 200);
+  });
+
+  test('with logging off (Fastify\'s null logger) there is nothing to write to, and nothing fails', () => {
+    const log = Fastify({ logger: false }).log;
+    assert.equal(directStream(log), undefined);
+    new OneLinePerRequest().requestCompleted(null, { ...requests[0], server: { log } } as unknown as FastifyRequest, replies[0] as unknown as FastifyReply);
   });
 
   test('below the info level nothing is written', async () => {
