@@ -71,7 +71,7 @@ export class SeriesHistogram<L extends string> {
 
   /** The series of one label set, created on first use; keep it for the next observation. */
   series(labels: Readonly<Record<L, string>>): HistogramSeries<L> {
-    const key = this.labelNames.map((name) => labels[name]).join('\u0000');
+    const key = JSON.stringify(this.labelNames.map((name) => labels[name]));
     let found = this.byKey.get(key);
     if (found === undefined) {
       found = new Series({ ...labels }, this.bounds);
