@@ -51,11 +51,6 @@ export interface GrantRepository {
   saveMachineGrant(grant: { clientId: string; scopes: string[]; partnerId: string | null }, now: number): Promise<MachineGrant>;
   /** Revokes the grant and, with it, every code and token issued from it. */
   revokeGrant(grantId: string, now: number, reason: string): Promise<void>;
-  /**
-   * Records a grant's use, to the minute: nothing is written (or sent to the
-   * database) when the grant as loaded was already used within the minute.
-   */
-  touchGrant(grant: { id: string; lastUsedAt: number | null }, now: number): Promise<void>;
 }
 
 /**
@@ -71,8 +66,19 @@ export interface WithGrant<T> {
 export interface CodeRepository {
   insertCode(code: AuthorizationCode): Promise<void>;
   findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined>;
-  /** Marks the code used if it was unused; false if another request used it first. */
-  consumeCode(codeHash: string, now: number): Promise<boolean>;
+}
+
+/**
+ * What one token response writes. `spends` is what the tokens are exchanged
+ * for: an unused code, or a current refresh token (rotation).
+ */
+export interface TokenIssue {
+  spends?: { codeHash: string } | { refreshTokenHash: string } | undefined;
+  /** The grant the tokens are issued from: its use is recorded, to the minute. */
+  grant: { id: string; lastUsedAt: number | null };
+  accessToken: AccessToken;
+  refreshToken: RefreshToken | undefined;
+  now: number;
 }
 
 export interface TokenRepository {
@@ -80,8 +86,14 @@ export interface TokenRepository {
   insertRefreshToken(token: RefreshToken): Promise<void>;
   findAccessToken(tokenHash: string): Promise<AccessToken | undefined>;
   findRefreshToken(tokenHash: string): Promise<WithGrant<RefreshToken> | undefined>;
-  /** Retires the refresh token if it is still current; false if it was already rotated or revoked. */
-  retireRefreshToken(tokenHash: string, now: number): Promise<boolean>;
+  /**
+   * Writes a token response, all of it or nothing: spends what it spends with
+   * a conditional write (the single-use guarantee, across instances), records
+   * the grant's use (nothing is written for it when the grant as loaded was
+   * used within the minute) and inserts the new tokens. False, with nothing
+   * written, when what it spends was already used, rotated or revoked.
+   */
+  saveIssue(issue: TokenIssue): Promise<boolean>;
   /** Revokes one access token; false if it was unknown or already revoked. */
   revokeAccessToken(tokenHash: string, now: number): Promise<boolean>;
 }

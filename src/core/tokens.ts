@@ -1,7 +1,7 @@
 /** Minting access and refresh tokens for a grant. */
 import { signAccessToken } from './jwt.js';
-import type { AccessTokenFormat, AnyGrant, Client } from './model.js';
-import type { SigningKeyRepository, TokenRepository } from './ports.js';
+import type { AccessTokenFormat, AnyGrant, Client, RefreshToken } from './model.js';
+import type { SigningKeyRepository, TokenIssue, TokenRepository } from './ports.js';
 import { hashCredential, newCredential } from './secrets.js';
 import type { ProtocolSettings, TokenEndpointSettings } from './settings.js';
 import { ensureSigningKey } from './signing-keys.js';
@@ -29,37 +29,46 @@ export function accessTokenTtl(client: Client, settings: ProtocolSettings, endpo
   return client.accessTokenTtlSeconds ?? endpoint?.accessTokenTtlSeconds ?? settings.accessTokenTtlSeconds;
 }
 
+interface IssueInput {
+  grant: AnyGrant;
+  client: Client;
+  scopes: string[];
+  /**
+   * The new refresh token's scope, when it differs from the access token's.
+   * RFC 6749 §6: "If a new refresh token is issued, the refresh token scope
+   * MUST be identical to that of the refresh token included by the client".
+   */
+  refreshScopes?: string[];
+  settings: ProtocolSettings;
+  endpoint?: TokenEndpointSettings;
+  now: number;
+  /** false: no refresh token whatever the client's grant types (RFC 6749 §4.4.3). */
+  refreshToken?: boolean;
+}
+
 /**
- * Inserts a new access token, and a refresh token if the client may refresh.
- * A JWT access token (RFC 9068) is stored by its hash like an opaque one, so
- * that revocation and introspection work the same for both.
+ * Mints a new access token, and a refresh token if the client may refresh, and
+ * saves them with what they spend (a code, or the refresh token they rotate),
+ * in one atomic write. A JWT access token (RFC 9068) is stored by its hash like
+ * an opaque one, so that revocation and introspection work the same for both.
+ * Undefined, with nothing saved, when what the tokens spend was spent first.
  */
 export async function issueTokens(
-  tx: TokenRepository & SigningKeyRepository,
-  input: {
-    grant: AnyGrant;
-    client: Client;
-    scopes: string[];
-    /**
-     * The new refresh token's scope, when it differs from the access token's.
-     * RFC 6749 §6: "If a new refresh token is issued, the refresh token scope
-     * MUST be identical to that of the refresh token included by the client".
-     */
-    refreshScopes?: string[];
-    settings: ProtocolSettings;
-    endpoint?: TokenEndpointSettings;
-    now: number;
-    /** false: no refresh token whatever the client's grant types (RFC 6749 §4.4.3). */
-    refreshToken?: boolean;
-  },
-): Promise<IssuedTokens> {
+  store: TokenRepository & SigningKeyRepository,
+  input: IssueInput & { spends: TokenIssue['spends'] },
+): Promise<IssuedTokens | undefined>;
+export async function issueTokens(store: TokenRepository & SigningKeyRepository, input: IssueInput): Promise<IssuedTokens>;
+export async function issueTokens(
+  store: TokenRepository & SigningKeyRepository,
+  input: IssueInput & { spends?: TokenIssue['spends'] },
+): Promise<IssuedTokens | undefined> {
   const { grant, client, scopes, settings, endpoint, now } = input;
   const expiresIn = accessTokenTtl(client, settings, endpoint);
   const expiresAt = now + expiresIn * 1000;
   let accessToken: string;
   let signingKeyId: string | null = null;
   if (accessTokenFormat(client, settings) === 'jwt') {
-    const key = await ensureSigningKey(tx, now);
+    const key = await ensureSigningKey(store, now);
     signingKeyId = key.kid;
     accessToken = await signAccessToken(
       {
@@ -80,23 +89,12 @@ export async function issueTokens(
   } else {
     accessToken = newCredential('accessToken');
   }
-  await tx.insertAccessToken({
-    tokenHash: hashCredential(accessToken),
-    grantId: grant.id,
-    clientId: client.id,
-    userId: grant.userId,
-    accountId: grant.accountId,
-    scopes,
-    createdAt: now,
-    expiresAt,
-    revokedAt: null,
-    signingKeyId,
-  });
   let refreshToken: string | undefined;
+  let refreshRow: RefreshToken | undefined;
   if (input.refreshToken !== false && client.grantTypes.includes('refresh_token')) {
     refreshToken = newCredential('refreshToken');
     const ttl = client.refreshTokenTtlSeconds ?? settings.refreshTokenTtlSeconds;
-    await tx.insertRefreshToken({
+    refreshRow = {
       tokenHash: hashCredential(refreshToken),
       grantId: grant.id,
       clientId: client.id,
@@ -105,7 +103,25 @@ export async function issueTokens(
       expiresAt: now + ttl * 1000,
       rotatedAt: null,
       revokedAt: null,
-    });
+    };
   }
-  return { accessToken, refreshToken, expiresIn, scopes, grant, client };
+  const saved = await store.saveIssue({
+    spends: input.spends,
+    grant,
+    accessToken: {
+      tokenHash: hashCredential(accessToken),
+      grantId: grant.id,
+      clientId: client.id,
+      userId: grant.userId,
+      accountId: grant.accountId,
+      scopes,
+      createdAt: now,
+      expiresAt,
+      revokedAt: null,
+      signingKeyId,
+    },
+    refreshToken: refreshRow,
+    now,
+  });
+  return saved ? { accessToken, refreshToken, expiresIn, scopes, grant, client } : undefined;
 }

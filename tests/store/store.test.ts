@@ -1,6 +1,7 @@
 /** The Store contract, one suite looped over every dialect (Kysely style). */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { TokenIssue } from '../../src/core/ports.js';
 import { hashCredential } from '../../src/core/secrets.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { DuplicateError } from '../../src/store/types.js';
@@ -116,14 +117,56 @@ for (const dialect of await dialects()) {
       assert.notEqual(fresh.id, grant.id);
     });
 
-    test('codes: consumeCode succeeds once, even when raced', async () => {
+    /** A token response's rows for `grant`, each token's hash from `label`. */
+    function issueOf(grant: { id: string; clientId: string; userId: string | null; accountId: string | null; lastUsedAt: number | null }, label: string, now: number, spends?: TokenIssue['spends']): TokenIssue {
+      const accessToken = { tokenHash: hashCredential(`at-${label}`), grantId: grant.id, clientId: grant.clientId, userId: grant.userId, accountId: grant.accountId, scopes: ['profile', 'read'], createdAt: now, expiresAt: now + HOUR, revokedAt: null, signingKeyId: null };
+      const refreshToken = { tokenHash: hashCredential(`rt-${label}`), grantId: grant.id, clientId: grant.clientId, scopes: ['profile'], createdAt: now, expiresAt: now + 2 * HOUR, rotatedAt: null, revokedAt: null };
+      return { spends, grant, accessToken, refreshToken, now };
+    }
+
+    test('a token response is saved whole: both tokens as given, and the grant\'s use', async () => {
+      const { grant } = await connection();
+      const now = Date.now();
+      const issue = issueOf(grant, `whole-${now}`, now);
+      assert.equal(await store.saveIssue(issue), true);
+      assert.deepEqual(await store.findAccessToken(issue.accessToken.tokenHash), issue.accessToken);
+      assert.deepEqual((await store.findRefreshToken(issue.refreshToken?.tokenHash as string))?.record, issue.refreshToken);
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now);
+      // Without a refresh token (client credentials), only the access token.
+      const bare = { ...issueOf(grant, `bare-${now}`, now), refreshToken: undefined };
+      assert.equal(await store.saveIssue(bare), true);
+      assert.deepEqual(await store.findAccessToken(bare.accessToken.tokenHash), bare.accessToken);
+      assert.equal(await store.findRefreshToken(hashCredential(`rt-bare-${now}`)), undefined);
+    });
+
+    test('codes: a code is spent by one token response only, even when raced; the others write nothing', async () => {
       const { client, grant } = await connection();
       const now = Date.now();
       const codeHash = hashCredential(`code-${now}`);
       await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
-      const results = await Promise.all(Array.from({ length: 8 }, () => store.consumeCode(codeHash, now)));
+      const issues = Array.from({ length: 8 }, (_, i) => issueOf(grant, `code-race-${now}-${i}`, now, { codeHash }));
+      const results = await Promise.all(issues.map((issue) => store.saveIssue(issue)));
       assert.equal(results.filter(Boolean).length, 1);
-      assert.notEqual((await store.findCode(codeHash))?.record.consumedAt, null);
+      for (const [i, issue] of issues.entries()) {
+        assert.equal((await store.findAccessToken(issue.accessToken.tokenHash)) !== undefined, results[i], `access token ${i}`);
+        assert.equal((await store.findRefreshToken(issue.refreshToken?.tokenHash as string)) !== undefined, results[i], `refresh token ${i}`);
+      }
+      assert.equal((await store.findCode(codeHash))?.record.consumedAt, now);
+    });
+
+    test('a token response that fails part-way writes nothing: the code stays unspent', async () => {
+      const { client, grant } = await connection();
+      const now = Date.now();
+      const codeHash = hashCredential(`code-partial-${now}`);
+      await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
+      const taken = issueOf(grant, `partial-taken-${now}`, now);
+      assert.equal(await store.saveIssue(taken), true);
+      // The new refresh token's hash collides with a stored one: the last insert fails.
+      const failing = { ...issueOf(grant, `partial-${now}`, now + 1, { codeHash }), refreshToken: taken.refreshToken };
+      await assert.rejects(store.saveIssue(failing));
+      assert.equal((await store.findCode(codeHash))?.record.consumedAt, null);
+      assert.equal(await store.findAccessToken(failing.accessToken.tokenHash), undefined);
+      assert.equal(await store.saveIssue(issueOf(grant, `partial-retry-${now}`, now + 2, { codeHash })), true);
     });
 
     test('a code and a refresh token come with the grant they were issued from, in one statement', async () => {
@@ -133,7 +176,7 @@ for (const dialect of await dialects()) {
       const refreshHash = hashCredential(`rt-joined-${now}`);
       await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
       await store.insertRefreshToken({ tokenHash: refreshHash, grantId: grant.id, clientId: client.id, scopes: ['read'], createdAt: now, expiresAt: now + HOUR, rotatedAt: null, revokedAt: null });
-      await store.touchGrant(grant, now);
+      assert.equal(await store.saveIssue({ ...issueOf(grant, `joined-${now}`, now), refreshToken: undefined }), true);
       const expectedGrant = { id: grant.id, clientId: client.id, userId: user.id, accountId: account.id, scopes: ['profile'], partnerId: null, createdAt: grant.createdAt, lastUsedAt: now, revokedAt: null };
       let statements = 0;
       const counted = await database.open({ onQuery: () => void statements++ });
@@ -154,7 +197,7 @@ for (const dialect of await dialects()) {
       assert.equal(await counted.findRefreshToken(hashCredential('no such token')), undefined);
     });
 
-    test('refresh tokens: retire succeeds once, even when raced; revokeGrant revokes every token and code of the grant', async () => {
+    test('refresh tokens: rotation spends a token once, even when raced; revokeGrant revokes every token and code of the grant', async () => {
       const { client, grant, user, account } = await connection();
       const now = Date.now();
       const refreshHash = hashCredential(`rt-${now}`);
@@ -163,12 +206,25 @@ for (const dialect of await dialects()) {
       await store.insertRefreshToken({ tokenHash: refreshHash, grantId: grant.id, clientId: client.id, scopes: ['profile'], createdAt: now, expiresAt: now + HOUR, rotatedAt: null, revokedAt: null });
       await store.insertAccessToken({ tokenHash: accessHash, grantId: grant.id, clientId: client.id, userId: user.id, accountId: account.id, scopes: ['profile'], createdAt: now, expiresAt: now + HOUR, revokedAt: null });
       await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
-      const results = await Promise.all(Array.from({ length: 8 }, () => store.retireRefreshToken(refreshHash, now)));
+      const issues = Array.from({ length: 8 }, (_, i) => issueOf(grant, `rotation-${now}-${i}`, now, { refreshTokenHash: refreshHash }));
+      const results = await Promise.all(issues.map((issue) => store.saveIssue(issue)));
       assert.equal(results.filter(Boolean).length, 1);
+      const winner = issues[results.indexOf(true)] as TokenIssue;
+      for (const [i, issue] of issues.entries()) {
+        assert.equal((await store.findRefreshToken(issue.refreshToken?.tokenHash as string)) !== undefined, results[i], `successor ${i}`);
+      }
+      assert.equal((await store.findRefreshToken(refreshHash))?.record.rotatedAt, now);
+      // The rotated token cannot be spent again.
+      assert.equal(await store.saveIssue(issueOf(grant, `rotation-again-${now}`, now, { refreshTokenHash: refreshHash })), false);
+
       await store.revokeGrant(grant.id, now, 'refresh_token_reuse');
       assert.notEqual((await store.findAccessToken(accessHash))?.revokedAt, null);
+      assert.notEqual((await store.findAccessToken(winner.accessToken.tokenHash))?.revokedAt, null);
       assert.notEqual((await store.findRefreshToken(refreshHash))?.record.revokedAt, null);
-      assert.equal(await store.consumeCode(codeHash, now), false);
+      // Neither the grant's unused code nor its current refresh token can be spent any more.
+      assert.equal(await store.saveIssue(issueOf(grant, `after-revoke-code-${now}`, now, { codeHash })), false);
+      assert.equal(await store.saveIssue(issueOf(grant, `after-revoke-rt-${now}`, now, { refreshTokenHash: winner.refreshToken?.tokenHash as string })), false);
+      assert.equal(await store.findAccessToken(hashCredential(`at-after-revoke-code-${now}`)), undefined);
       assert.notEqual((await store.findGrant(grant.id))?.revokedAt, null);
     });
 
@@ -223,22 +279,38 @@ for (const dialect of await dialects()) {
     test('a grant\'s last use is recorded to the minute: a busy grant is not rewritten by every request', async () => {
       const { grant } = await connection();
       const now = Date.now();
+      const save = (target: KyselyStore, asLoaded: { lastUsedAt: number | null }, at: number, label: string) =>
+        target.saveIssue({ ...issueOf({ ...grant, ...asLoaded }, `use-${label}-${now}`, at), refreshToken: undefined });
       // The grant as first loaded (never used): the condition in the statement decides each time.
-      await store.touchGrant(grant, now);
+      await save(store, { lastUsedAt: null }, now, 'a');
       assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now);
-      await store.touchGrant(grant, now + 59_000);
+      await save(store, { lastUsedAt: null }, now + 59_000, 'b');
       assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now);
-      await store.touchGrant(grant, now + 61_000);
+      await save(store, { lastUsedAt: null }, now + 61_000, 'c');
       assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 61_000);
-      // A grant loaded after its last use costs no statement at all within the minute.
-      let statements = 0;
-      const counted = await database.open({ onQuery: () => void statements++ });
-      statements = 0;
-      await counted.touchGrant({ id: grant.id, lastUsedAt: now + 61_000 }, now + 90_000);
-      assert.equal(statements, 0, 'nothing sent within the minute');
-      await counted.touchGrant({ id: grant.id, lastUsedAt: now + 61_000 }, now + 122_000);
-      assert.equal(statements, 1, 'one conditional update once the minute has passed');
+      // A grant loaded after its last use costs no write of the grant within the minute.
+      const sent: string[] = [];
+      const counted = await database.open({ onQuery: (event) => void sent.push(event.query.sql) });
+      const updatesGrant = () => sent.some((text) => /update "?grants"?/i.test(text));
+      sent.length = 0;
+      await save(counted, { lastUsedAt: now + 61_000 }, now + 90_000, 'd');
+      assert.equal(updatesGrant(), false, 'nothing sent for the grant within the minute');
+      await save(counted, { lastUsedAt: now + 61_000 }, now + 122_000, 'e');
+      assert.equal(updatesGrant(), true, 'one conditional update once the minute has passed');
       assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 122_000);
+    });
+
+    test('a token response is one statement on PostgreSQL (one round trip), a transaction on SQLite', async () => {
+      const { client, grant } = await connection();
+      const now = Date.now();
+      const codeHash = hashCredential(`code-trips-${now}`);
+      await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
+      const sent: string[] = [];
+      const counted = await database.open({ onQuery: (event) => void sent.push(event.query.sql) });
+      sent.length = 0;
+      assert.equal(await counted.saveIssue(issueOf(grant, `trips-${now}`, now, { codeHash })), true);
+      if (store.dialect === 'postgres') assert.equal(sent.length, 1, sent.join('\n'));
+      else assert.deepEqual(sent.filter((text) => /^(update|insert)/i.test(text)).length, 4, sent.join('\n'));
     });
   });
 }

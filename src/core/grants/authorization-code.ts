@@ -59,12 +59,9 @@ export const authorizationCodeGrant: GrantHandler = {
 
     if (grant.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'grant revoked');
 
-    const issued = await store.transaction(async (tx) => {
-      // The conditional write is the single-use guarantee across instances.
-      if (!(await tx.consumeCode(record.codeHash, now))) return undefined;
-      await tx.touchGrant(grant, now);
-      return issueTokens(tx, { grant, client, scopes: record.scopes, settings, endpoint, now });
-    });
+    // The code is consumed by the same conditional write that saves the tokens:
+    // the single-use guarantee across instances.
+    const issued = await issueTokens(store, { grant, client, scopes: record.scopes, settings, endpoint, now, spends: { codeHash: record.codeHash } });
     if (!issued) {
       await reuseDetected(true);
       throw new InvalidGrant(UNUSABLE, 'code raced by a concurrent request: grant revoked');

@@ -22,11 +22,10 @@ export const clientCredentialsGrant: GrantHandler = {
     if (!isSubset(requested, client.scopes)) throw new InvalidScope('The request asks for a scope this client may not use.');
     const scopes = requested.length > 0 ? requested : defaultScopes(client, await store.listScopes());
 
-    return store.transaction(async (tx) => {
-      const grant = await tx.saveMachineGrant({ clientId: client.id, scopes, partnerId: client.partnerId }, now);
-      await tx.touchGrant(grant, now);
-      // §4.4.3: "A refresh token SHOULD NOT be included."
-      return issueTokens(tx, { grant, client, scopes, settings, endpoint, now, refreshToken: false });
-    });
+    // The grant is saved on its own (its creation is atomic, and one left without
+    // tokens is the one the next request uses); the token is then one write.
+    const grant = await store.saveMachineGrant({ clientId: client.id, scopes, partnerId: client.partnerId }, now);
+    // §4.4.3: "A refresh token SHOULD NOT be included."
+    return issueTokens(store, { grant, client, scopes, settings, endpoint, now, refreshToken: false });
   },
 };

@@ -55,13 +55,8 @@ export const passwordGrant: GrantHandler = {
     const [account] = await store.listAccountsOfUser(user.id);
     if (!account) throw new InvalidGrant('The user has no account to connect.');
 
-    return store.transaction(async (tx) => {
-      const grant = await tx.saveGrant(
-        { clientId: client.id, userId: user.id, accountId: account.id, scopes, partnerId: client.partnerId },
-        now,
-      );
-      await tx.touchGrant(grant, now);
-      return issueTokens(tx, { grant, client, scopes, settings, endpoint, now });
-    });
+    // Consent is saved on its own, as the consent page saves it; the tokens are then one write.
+    const grant = await store.saveGrant({ clientId: client.id, userId: user.id, accountId: account.id, scopes, partnerId: client.partnerId }, now);
+    return issueTokens(store, { grant, client, scopes, settings, endpoint, now });
   },
 };

@@ -48,10 +48,17 @@ export const refreshTokenGrant: GrantHandler = {
 
     if (grant.revokedAt !== null) throw new InvalidGrant(UNUSABLE, 'grant revoked');
 
-    const issued = await store.transaction(async (tx) => {
-      if (!withinGrace && !(await tx.retireRefreshToken(record.tokenHash, now))) return undefined;
-      await tx.touchGrant(grant, now);
-      return issueTokens(tx, { grant, client, scopes, refreshScopes: record.scopes, settings, endpoint, now });
+    // The old token is retired by the same write that saves its successors:
+    // two requests racing with it cannot both succeed (§4.14.2 applies to the loser).
+    const issued = await issueTokens(store, {
+      grant,
+      client,
+      scopes,
+      refreshScopes: record.scopes,
+      settings,
+      endpoint,
+      now,
+      spends: withinGrace ? undefined : { refreshTokenHash: record.tokenHash },
     });
     if (!issued) {
       await reuseDetected(true);

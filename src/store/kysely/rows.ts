@@ -1,7 +1,7 @@
 /** Row mappers shared by the Kysely repositories: one place per table shape. */
 import type { Selectable } from 'kysely';
-import type { AccessTokenFormat, Client, User } from '../../core/model.js';
-import type { ClientsTable, UsersTable } from './schema.js';
+import type { AccessToken, AccessTokenFormat, Client, RefreshToken, User } from '../../core/model.js';
+import type { AccessTokensTable, ClientsTable, RefreshTokensTable, UsersTable } from './schema.js';
 
 export const list = (text: string): string[] => JSON.parse(text) as string[];
 export const spaced = (text: string): string[] => (text === '' ? [] : text.split(' '));
@@ -35,5 +35,33 @@ export function toUser(row: Selectable<UsersTable>): User {
     isAdmin: row.is_admin === 1,
     lockedAt: row.locked_at,
     createdAt: row.created_at,
+  };
+}
+
+export function fromAccessToken(token: AccessToken): AccessTokensTable {
+  return {
+    token_hash: token.tokenHash,
+    grant_id: token.grantId,
+    client_id: token.clientId,
+    user_id: token.userId,
+    account_id: token.accountId,
+    scopes: token.scopes.join(' '),
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    revoked_at: token.revokedAt,
+    signing_key_id: token.signingKeyId ?? null,
+  };
+}
+
+export function fromRefreshToken(token: RefreshToken): RefreshTokensTable {
+  return {
+    token_hash: token.tokenHash,
+    grant_id: token.grantId,
+    client_id: token.clientId,
+    scopes: token.scopes.join(' '),
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    rotated_at: token.rotatedAt,
+    revoked_at: token.revokedAt,
   };
 }

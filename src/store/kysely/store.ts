@@ -16,7 +16,7 @@ import type {
   SigningKey,
   User,
 } from '../../core/model.js';
-import type { NewGrant, WithGrant } from '../../core/ports.js';
+import type { NewGrant, TokenIssue, WithGrant } from '../../core/ports.js';
 import { newId } from '../../core/secrets.js';
 import {
   type AuditEvent,
@@ -35,8 +35,9 @@ import { GroupCommit } from './group-commit.js';
 import { deepFreeze, PartiesCache } from './parties-cache.js';
 import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
-import { spaced, toClient, toUser } from './rows.js';
+import { fromAccessToken, fromRefreshToken, spaced, toClient, toUser } from './rows.js';
 import type { ClientsTable, Database, GrantsTable, SigningKeysTable } from './schema.js';
+import { GRANT_USE_RESOLUTION_MS, grantUseDue, saveIssueInOneStatement } from './token-issue.js';
 
 type GrantColumns = Pick<Selectable<GrantsTable>, 'id' | 'client_id' | 'user_id' | 'account_id' | 'scopes' | 'partner_id' | 'created_at' | 'last_used_at' | 'revoked_at'>;
 
@@ -183,9 +184,6 @@ const HOT = {
   ]),
   insertRefreshToken: preparedInsert('refresh_tokens', ['token_hash', 'grant_id', 'client_id', 'scopes', 'created_at', 'expires_at', 'rotated_at', 'revoked_at']),
 };
-
-/** How precisely a grant's last use is recorded (touchGrant). */
-export const GRANT_USE_RESOLUTION_MS = 60_000;
 
 /** The primary key of each expiring table. */
 const EXPIRING_KEYS = {
@@ -559,6 +557,16 @@ export class KyselyStore implements Store {
   }
 
   async saveMachineGrant(grant: { clientId: string; scopes: string[]; partnerId: string | null }, now: number): Promise<MachineGrant> {
+    // Every request but a client's first (or its first with a new scope): one read, nothing to write.
+    const live = (await HOT.findMachineGrant.execute(this.db, this.dialect, grant.clientId)).rows[0];
+    if (live) {
+      const known = spaced(live.scopes);
+      if (grant.scopes.every((scope) => known.includes(scope))) return toAnyGrant(live) as MachineGrant;
+    }
+    return this.transaction((tx) => (tx as KyselyStore).createOrWidenMachineGrant(grant, now));
+  }
+
+  private async createOrWidenMachineGrant(grant: { clientId: string; scopes: string[]; partnerId: string | null }, now: number): Promise<MachineGrant> {
     const findLive = async () => (await HOT.findMachineGrant.execute(this.db, this.dialect, grant.clientId)).rows[0];
     const addScopes = async (existing: Selectable<GrantsTable>): Promise<MachineGrant> => {
       const known = spaced(existing.scopes);
@@ -689,14 +697,6 @@ export class KyselyStore implements Store {
     return rows.map((row) => ({ ...toGrant(row), confirmedAt: row.confirmed_at }));
   }
 
-  async touchGrant(grant: { id: string; lastUsedAt: number | null }, now: number): Promise<void> {
-    // At most once a minute per grant: a machine grant used by every client-credentials request
-    // would otherwise be one row that every token request rewrites (and, on PostgreSQL, waits to lock).
-    // The grant as loaded says whether it is due; the statement's own condition settles a race.
-    if (grant.lastUsedAt !== null && now - grant.lastUsedAt < GRANT_USE_RESOLUTION_MS && now >= grant.lastUsedAt) return;
-    await HOT.touchGrant.execute(this.db, this.dialect, now, grant.id, now - GRANT_USE_RESOLUTION_MS);
-  }
-
   // ---- Codes -----------------------------------------------------------------
 
   async insertCode(code: AuthorizationCode): Promise<void> {
@@ -737,39 +737,34 @@ export class KyselyStore implements Store {
     return { record, grant: joinedGrant(row) };
   }
 
-  async consumeCode(codeHash: string, now: number): Promise<boolean> {
-    const result = await HOT.consumeCode.execute(this.db, this.dialect, now, codeHash);
-    return result.numAffectedRows === 1n;
-  }
-
   // ---- Tokens ----------------------------------------------------------------
 
   async insertAccessToken(token: AccessToken): Promise<void> {
-    await HOT.insertAccessToken.execute(this.db, this.dialect, {
-      token_hash: token.tokenHash,
-      grant_id: token.grantId,
-      client_id: token.clientId,
-      user_id: token.userId,
-      account_id: token.accountId,
-      scopes: token.scopes.join(' '),
-      created_at: token.createdAt,
-      expires_at: token.expiresAt,
-      revoked_at: token.revokedAt,
-      signing_key_id: token.signingKeyId ?? null,
-    });
+    await HOT.insertAccessToken.execute(this.db, this.dialect, fromAccessToken(token));
   }
 
   async insertRefreshToken(token: RefreshToken): Promise<void> {
-    await HOT.insertRefreshToken.execute(this.db, this.dialect, {
-      token_hash: token.tokenHash,
-      grant_id: token.grantId,
-      client_id: token.clientId,
-      scopes: token.scopes.join(' '),
-      created_at: token.createdAt,
-      expires_at: token.expiresAt,
-      rotated_at: token.rotatedAt,
-      revoked_at: token.revokedAt,
-    });
+    await HOT.insertRefreshToken.execute(this.db, this.dialect, fromRefreshToken(token));
+  }
+
+  async saveIssue(issue: TokenIssue): Promise<boolean> {
+    if (this.dialect === 'postgres') return saveIssueInOneStatement(this.db, issue);
+    return this.transaction((tx) => (tx as KyselyStore).writeIssue(issue));
+  }
+
+  /** saveIssue's statements, in a transaction (SQLite: they cost no round trip, and commit with the batch). */
+  private async writeIssue({ spends, grant, accessToken, refreshToken, now }: TokenIssue): Promise<boolean> {
+    if (spends !== undefined) {
+      const spent =
+        'codeHash' in spends
+          ? await HOT.consumeCode.execute(this.db, this.dialect, now, spends.codeHash)
+          : await HOT.retireRefreshToken.execute(this.db, this.dialect, now, spends.refreshTokenHash);
+      if (spent.numAffectedRows !== 1n) return false;
+    }
+    if (grantUseDue(grant, now)) await HOT.touchGrant.execute(this.db, this.dialect, now, grant.id, now - GRANT_USE_RESOLUTION_MS);
+    await this.insertAccessToken(accessToken);
+    if (refreshToken !== undefined) await this.insertRefreshToken(refreshToken);
+    return true;
   }
 
   async findAccessToken(tokenHash: string): Promise<AccessToken | undefined> {

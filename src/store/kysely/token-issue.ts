@@ -1,0 +1,133 @@
+/**
+ * A token response's writes (TokenRepository.saveIssue) on PostgreSQL, in one
+ * statement.
+ *
+ * As a transaction they are five round trips (BEGIN, the spend, two inserts,
+ * COMMIT), and a sixth once a minute for the grant's use: node-postgres sends
+ * one statement and waits for its answer before the next. One statement is
+ * atomic by itself: its data-modifying CTEs commit together or not at all.
+ * The inserts select from the spend's RETURNING, so when the code or refresh
+ * token was spent first (the conditional UPDATE matched no row, or waited for
+ * a concurrent one and then no longer matched) nothing is written. Each shape
+ * of the statement is a named prepared statement. (SQLite runs the same
+ * writes as a transaction, which costs it no round trip: store.ts.)
+ */
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { TokenIssue } from '../../core/ports.js';
+import { registerPreparedText } from './pg-prepared.js';
+import { fromAccessToken, fromRefreshToken } from './rows.js';
+import type { AccessTokensTable, Database, RefreshTokensTable } from './schema.js';
+
+/**
+ * How precisely a grant's last use is recorded. At most once a minute per grant:
+ * a machine grant used by every client-credentials request would otherwise be
+ * one row that every token request rewrites (and, on PostgreSQL, waits to lock).
+ */
+export const GRANT_USE_RESOLUTION_MS = 60_000;
+
+/**
+ * Whether the grant, as loaded, is due a new record of its use. When it is not,
+ * nothing is sent for it at all; when it is, the statement's own condition
+ * (`last_used_at` still older than the minute) settles a race.
+ */
+export function grantUseDue(grant: TokenIssue['grant'], now: number): boolean {
+  return grant.lastUsedAt === null || now - grant.lastUsedAt >= GRANT_USE_RESOLUTION_MS || now < grant.lastUsedAt;
+}
+
+const ACCESS_COLUMNS: ReadonlyArray<keyof AccessTokensTable> = [
+  'token_hash',
+  'grant_id',
+  'client_id',
+  'user_id',
+  'account_id',
+  'scopes',
+  'created_at',
+  'expires_at',
+  'revoked_at',
+  'signing_key_id',
+];
+const REFRESH_COLUMNS: ReadonlyArray<keyof RefreshTokensTable> = [
+  'token_hash',
+  'grant_id',
+  'client_id',
+  'scopes',
+  'created_at',
+  'expires_at',
+  'rotated_at',
+  'revoked_at',
+];
+
+interface Bound {
+  issue: TokenIssue;
+  access: AccessTokensTable;
+  refresh: RefreshTokensTable | undefined;
+}
+
+interface Statement {
+  text: string;
+  values(issue: TokenIssue): unknown[];
+}
+
+type Spends = 'code' | 'refresh' | undefined;
+
+function spendsOf(issue: TokenIssue): Spends {
+  if (issue.spends === undefined) return undefined;
+  return 'codeHash' in issue.spends ? 'code' : 'refresh';
+}
+
+/** The statement's text for one shape, and how to bind an issue of that shape to it. */
+function compose(spends: Spends, touch: boolean, refresh: boolean): Statement {
+  const getters: Array<(bound: Bound) => unknown> = [];
+  const $ = (get: (bound: Bound) => unknown): string => `$${getters.push(get)}`;
+  const spentHash = (bound: Bound) => {
+    const what = bound.issue.spends as Record<string, string>;
+    return what.codeHash ?? what.refreshTokenHash;
+  };
+  const ctes: string[] = [];
+  if (spends === 'code') {
+    ctes.push(`spent AS (UPDATE authorization_codes SET consumed_at = ${$((b) => b.issue.now)}
+      WHERE code_hash = ${$(spentHash)} AND consumed_at IS NULL RETURNING 1)`);
+  } else if (spends === 'refresh') {
+    ctes.push(`spent AS (UPDATE refresh_tokens SET rotated_at = ${$((b) => b.issue.now)}
+      WHERE token_hash = ${$(spentHash)} AND rotated_at IS NULL AND revoked_at IS NULL RETURNING 1)`);
+  }
+  const onlyIfSpent = spends ? ' AND EXISTS (SELECT FROM spent)' : '';
+  if (touch) {
+    ctes.push(`grant_use AS (UPDATE grants SET last_used_at = ${$((b) => b.issue.now)}
+      WHERE id = ${$((b) => b.issue.grant.id)}
+      AND (last_used_at IS NULL OR last_used_at < ${$((b) => b.issue.now - GRANT_USE_RESOLUTION_MS)})${onlyIfSpent})`);
+  }
+  // One row from the spend when it matched, none when it did not; one row, unconditionally, when nothing is spent.
+  const source = spends ? ' FROM spent' : '';
+  const insert = (name: string, table: string, columns: readonly string[], row: (bound: Bound) => Record<string, unknown>) =>
+    `${name} AS (INSERT INTO ${table} (${columns.join(', ')})
+      SELECT ${columns.map((column) => $((b) => row(b)[column])).join(', ')}${source})`;
+  ctes.push(insert('new_access', 'access_tokens', ACCESS_COLUMNS, (b) => b.access as unknown as Record<string, unknown>));
+  if (refresh) ctes.push(insert('new_refresh', 'refresh_tokens', REFRESH_COLUMNS, (b) => b.refresh as unknown as Record<string, unknown>));
+  const text = `WITH ${ctes.join(',\n')}\nSELECT ${spends ? 'EXISTS (SELECT FROM spent)' : 'true'} AS saved`;
+  registerPreparedText(text);
+  return {
+    text,
+    values(issue) {
+      const bound = { issue, access: fromAccessToken(issue.accessToken), refresh: issue.refreshToken && fromRefreshToken(issue.refreshToken) };
+      return getters.map((get) => get(bound));
+    },
+  };
+}
+
+const statements = new Map<string, Statement>();
+
+/** Saves the issue in one statement (PostgreSQL); false, with nothing written, when its spend did not match. */
+export async function saveIssueInOneStatement(db: Kysely<Database> | Transaction<Database>, issue: TokenIssue): Promise<boolean> {
+  const spends = spendsOf(issue);
+  const touch = grantUseDue(issue.grant, issue.now);
+  const refresh = issue.refreshToken !== undefined;
+  const key = `${spends}:${touch}:${refresh}`;
+  let statement = statements.get(key);
+  if (statement === undefined) {
+    statement = compose(spends, touch, refresh);
+    statements.set(key, statement);
+  }
+  const { rows } = await db.executeQuery<{ saved: boolean }>(CompiledQuery.raw(statement.text, statement.values(issue)));
+  return rows[0]?.saved === true;
+}
