@@ -81,19 +81,26 @@ export interface TokenIssue {
   now: number;
 }
 
+/**
+ * What saveIssue did: saved it all; or nothing, because what it spends was
+ * already used, rotated or revoked, or because the grant is revoked.
+ */
+export type IssueOutcome = 'saved' | 'spent' | 'grant_revoked';
+
 export interface TokenRepository {
   insertAccessToken(token: AccessToken): Promise<void>;
   insertRefreshToken(token: RefreshToken): Promise<void>;
   findAccessToken(tokenHash: string): Promise<AccessToken | undefined>;
   findRefreshToken(tokenHash: string): Promise<WithGrant<RefreshToken> | undefined>;
   /**
-   * Writes a token response, all of it or nothing: spends what it spends with
-   * a conditional write (the single-use guarantee, across instances), records
-   * the grant's use (nothing is written for it when the grant as loaded was
-   * used within the minute) and inserts the new tokens. False, with nothing
-   * written, when what it spends was already used, rotated or revoked.
+   * Writes a token response, all of it or nothing, and only while its grant is
+   * live: a revocation that commits first refuses it, one that commits after it
+   * revokes its tokens too. It spends what it spends with a conditional write
+   * (the single-use guarantee, across instances), records the grant's use
+   * (nothing is written for it when the grant as loaded was used within the
+   * minute) and inserts the new tokens.
    */
-  saveIssue(issue: TokenIssue): Promise<boolean>;
+  saveIssue(issue: TokenIssue): Promise<IssueOutcome>;
   /** Revokes one access token; false if it was unknown or already revoked. */
   revokeAccessToken(tokenHash: string, now: number): Promise<boolean>;
 }

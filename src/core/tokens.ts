@@ -1,7 +1,8 @@
 /** Minting access and refresh tokens for a grant. */
 import { signAccessToken } from './jwt.js';
 import type { AccessTokenFormat, AnyGrant, Client, RefreshToken } from './model.js';
-import type { SigningKeyRepository, TokenIssue, TokenRepository } from './ports.js';
+import { TemporarilyUnavailable } from './errors.js';
+import type { IssueOutcome, SigningKeyRepository, TokenIssue, TokenRepository } from './ports.js';
 import { hashCredential, newCredential } from './secrets.js';
 import type { ProtocolSettings, TokenEndpointSettings } from './settings.js';
 import { ensureSigningKey } from './signing-keys.js';
@@ -51,17 +52,13 @@ interface IssueInput {
  * saves them with what they spend (a code, or the refresh token they rotate),
  * in one atomic write. A JWT access token (RFC 9068) is stored by its hash like
  * an opaque one, so that revocation and introspection work the same for both.
- * Undefined, with nothing saved, when what the tokens spend was spent first.
+ * When nothing could be saved, says why: what the tokens spend was spent
+ * first, or the grant was revoked since it was loaded.
  */
 export async function issueTokens(
   store: TokenRepository & SigningKeyRepository,
-  input: IssueInput & { spends: TokenIssue['spends'] },
-): Promise<IssuedTokens | undefined>;
-export async function issueTokens(store: TokenRepository & SigningKeyRepository, input: IssueInput): Promise<IssuedTokens>;
-export async function issueTokens(
-  store: TokenRepository & SigningKeyRepository,
   input: IssueInput & { spends?: TokenIssue['spends'] },
-): Promise<IssuedTokens | undefined> {
+): Promise<IssuedTokens | Exclude<IssueOutcome, 'saved'>> {
   const { grant, client, scopes, settings, endpoint, now } = input;
   const expiresIn = accessTokenTtl(client, settings, endpoint);
   const expiresAt = now + expiresIn * 1000;
@@ -105,7 +102,7 @@ export async function issueTokens(
       revokedAt: null,
     };
   }
-  const saved = await store.saveIssue({
+  const outcome = await store.saveIssue({
     spends: input.spends,
     grant,
     accessToken: {
@@ -123,5 +120,25 @@ export async function issueTokens(
     refreshToken: refreshRow,
     now,
   });
-  return saved ? { accessToken, refreshToken, expiresIn, scopes, grant, client } : undefined;
+  return outcome === 'saved' ? { accessToken, refreshToken, expiresIn, scopes, grant, client } : outcome;
+}
+
+/**
+ * Issues tokens on a grant the request has just saved (client credentials, the
+ * password grant). A revocation can land between the two: the request is then
+ * served as if it had come a moment later, on the grant saving it again
+ * creates. Refused twice in a row, the client is asked to try again.
+ */
+export async function issueOnSavedGrant(
+  store: TokenRepository & SigningKeyRepository,
+  saveGrant: () => Promise<AnyGrant>,
+  input: Omit<IssueInput, 'grant'>,
+): Promise<IssuedTokens> {
+  for (let attempt = 1; ; attempt++) {
+    const issued = await issueTokens(store, { ...input, grant: await saveGrant() });
+    if (typeof issued !== 'string') return issued;
+    if (attempt === 2) {
+      throw new TemporarilyUnavailable('The connection changed while the token was issued; try again.', `tokens refused twice on a just-saved grant (${issued})`);
+    }
+  }
 }

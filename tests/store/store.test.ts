@@ -128,13 +128,13 @@ for (const dialect of await dialects()) {
       const { grant } = await connection();
       const now = Date.now();
       const issue = issueOf(grant, `whole-${now}`, now);
-      assert.equal(await store.saveIssue(issue), true);
+      assert.equal(await store.saveIssue(issue), 'saved');
       assert.deepEqual(await store.findAccessToken(issue.accessToken.tokenHash), issue.accessToken);
       assert.deepEqual((await store.findRefreshToken(issue.refreshToken?.tokenHash as string))?.record, issue.refreshToken);
       assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now);
       // Without a refresh token (client credentials), only the access token.
       const bare = { ...issueOf(grant, `bare-${now}`, now), refreshToken: undefined };
-      assert.equal(await store.saveIssue(bare), true);
+      assert.equal(await store.saveIssue(bare), 'saved');
       assert.deepEqual(await store.findAccessToken(bare.accessToken.tokenHash), bare.accessToken);
       assert.equal(await store.findRefreshToken(hashCredential(`rt-bare-${now}`)), undefined);
     });
@@ -146,10 +146,10 @@ for (const dialect of await dialects()) {
       await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
       const issues = Array.from({ length: 8 }, (_, i) => issueOf(grant, `code-race-${now}-${i}`, now, { codeHash }));
       const results = await Promise.all(issues.map((issue) => store.saveIssue(issue)));
-      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(results.filter((outcome) => outcome === 'saved').length, 1);
       for (const [i, issue] of issues.entries()) {
-        assert.equal((await store.findAccessToken(issue.accessToken.tokenHash)) !== undefined, results[i], `access token ${i}`);
-        assert.equal((await store.findRefreshToken(issue.refreshToken?.tokenHash as string)) !== undefined, results[i], `refresh token ${i}`);
+        assert.equal((await store.findAccessToken(issue.accessToken.tokenHash)) !== undefined, results[i] === 'saved', `access token ${i}`);
+        assert.equal((await store.findRefreshToken(issue.refreshToken?.tokenHash as string)) !== undefined, results[i] === 'saved', `refresh token ${i}`);
       }
       assert.equal((await store.findCode(codeHash))?.record.consumedAt, now);
     });
@@ -160,13 +160,13 @@ for (const dialect of await dialects()) {
       const codeHash = hashCredential(`code-partial-${now}`);
       await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
       const taken = issueOf(grant, `partial-taken-${now}`, now);
-      assert.equal(await store.saveIssue(taken), true);
+      assert.equal(await store.saveIssue(taken), 'saved');
       // The new refresh token's hash collides with a stored one: the last insert fails.
       const failing = { ...issueOf(grant, `partial-${now}`, now + 1, { codeHash }), refreshToken: taken.refreshToken };
       await assert.rejects(store.saveIssue(failing));
       assert.equal((await store.findCode(codeHash))?.record.consumedAt, null);
       assert.equal(await store.findAccessToken(failing.accessToken.tokenHash), undefined);
-      assert.equal(await store.saveIssue(issueOf(grant, `partial-retry-${now}`, now + 2, { codeHash })), true);
+      assert.equal(await store.saveIssue(issueOf(grant, `partial-retry-${now}`, now + 2, { codeHash })), 'saved');
     });
 
     test('a code and a refresh token come with the grant they were issued from, in one statement', async () => {
@@ -176,7 +176,7 @@ for (const dialect of await dialects()) {
       const refreshHash = hashCredential(`rt-joined-${now}`);
       await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
       await store.insertRefreshToken({ tokenHash: refreshHash, grantId: grant.id, clientId: client.id, scopes: ['read'], createdAt: now, expiresAt: now + HOUR, rotatedAt: null, revokedAt: null });
-      assert.equal(await store.saveIssue({ ...issueOf(grant, `joined-${now}`, now), refreshToken: undefined }), true);
+      assert.equal(await store.saveIssue({ ...issueOf(grant, `joined-${now}`, now), refreshToken: undefined }), 'saved');
       const expectedGrant = { id: grant.id, clientId: client.id, userId: user.id, accountId: account.id, scopes: ['profile'], partnerId: null, createdAt: grant.createdAt, lastUsedAt: now, revokedAt: null };
       let statements = 0;
       const counted = await database.open({ onQuery: () => void statements++ });
@@ -208,24 +208,49 @@ for (const dialect of await dialects()) {
       await store.insertCode({ codeHash, grantId: grant.id, clientId: client.id, redirectUri: null, scopes: ['profile'], codeChallenge: null, codeChallengeMethod: null, channel: 'default', createdAt: now, expiresAt: now + 60_000, consumedAt: null });
       const issues = Array.from({ length: 8 }, (_, i) => issueOf(grant, `rotation-${now}-${i}`, now, { refreshTokenHash: refreshHash }));
       const results = await Promise.all(issues.map((issue) => store.saveIssue(issue)));
-      assert.equal(results.filter(Boolean).length, 1);
-      const winner = issues[results.indexOf(true)] as TokenIssue;
+      assert.equal(results.filter((outcome) => outcome === 'saved').length, 1);
+      const winner = issues[results.indexOf('saved')] as TokenIssue;
       for (const [i, issue] of issues.entries()) {
-        assert.equal((await store.findRefreshToken(issue.refreshToken?.tokenHash as string)) !== undefined, results[i], `successor ${i}`);
+        assert.equal((await store.findRefreshToken(issue.refreshToken?.tokenHash as string)) !== undefined, results[i] === 'saved', `successor ${i}`);
       }
       assert.equal((await store.findRefreshToken(refreshHash))?.record.rotatedAt, now);
       // The rotated token cannot be spent again.
-      assert.equal(await store.saveIssue(issueOf(grant, `rotation-again-${now}`, now, { refreshTokenHash: refreshHash })), false);
+      assert.equal(await store.saveIssue(issueOf(grant, `rotation-again-${now}`, now, { refreshTokenHash: refreshHash })), 'spent');
 
       await store.revokeGrant(grant.id, now, 'refresh_token_reuse');
       assert.notEqual((await store.findAccessToken(accessHash))?.revokedAt, null);
       assert.notEqual((await store.findAccessToken(winner.accessToken.tokenHash))?.revokedAt, null);
       assert.notEqual((await store.findRefreshToken(refreshHash))?.record.revokedAt, null);
-      // Neither the grant's unused code nor its current refresh token can be spent any more.
-      assert.equal(await store.saveIssue(issueOf(grant, `after-revoke-code-${now}`, now, { codeHash })), false);
-      assert.equal(await store.saveIssue(issueOf(grant, `after-revoke-rt-${now}`, now, { refreshTokenHash: winner.refreshToken?.tokenHash as string })), false);
-      assert.equal(await store.findAccessToken(hashCredential(`at-after-revoke-code-${now}`)), undefined);
+      // Nothing more is issued on the grant: not for its unused code, its current refresh token, or nothing spent.
+      assert.equal(await store.saveIssue(issueOf(grant, `after-revoke-code-${now}`, now, { codeHash })), 'grant_revoked');
+      assert.equal(await store.saveIssue(issueOf(grant, `after-revoke-rt-${now}`, now, { refreshTokenHash: winner.refreshToken?.tokenHash as string })), 'grant_revoked');
+      assert.equal(await store.saveIssue(issueOf(grant, `after-revoke-${now}`, now)), 'grant_revoked');
+      for (const label of ['after-revoke-code', 'after-revoke-rt', 'after-revoke']) {
+        assert.equal(await store.findAccessToken(hashCredential(`at-${label}-${now}`)), undefined, label);
+      }
+      assert.equal((await store.findCode(codeHash))?.record.consumedAt, now, 'consumed by the revocation, not by the refused issue');
       assert.notEqual((await store.findGrant(grant.id))?.revokedAt, null);
+    });
+
+    test('a revocation racing token responses: each response is refused, or its tokens are revoked with the rest; none deadlocks', async () => {
+      for (let round = 0; round < 5; round++) {
+        const { grant } = await connection();
+        const now = Date.now();
+        // Half of them due to record the grant's use (they lock it for update), half not.
+        const issues = Array.from({ length: 12 }, (_, i) => issueOf({ ...grant, lastUsedAt: i % 2 ? now : null }, `revoke-race-${round}-${now}-${i}`, now));
+        const saving = issues.map((issue) => store.saveIssue(issue));
+        await store.revokeGrant(grant.id, now, 'test');
+        const outcomes = await Promise.all(saving);
+        for (const [i, issue] of issues.entries()) {
+          const access = await store.findAccessToken(issue.accessToken.tokenHash);
+          if (outcomes[i] === 'grant_revoked') assert.equal(access, undefined, `refused ${i} wrote nothing`);
+          else {
+            assert.equal(outcomes[i], 'saved');
+            assert.notEqual(access?.revokedAt, null, `saved ${i} was revoked with its grant`);
+            assert.notEqual((await store.findRefreshToken(issue.refreshToken?.tokenHash as string))?.record.revokedAt, null);
+          }
+        }
+      }
     });
 
     test('sessions expire; pending authorizations follow a session replacement', async () => {
@@ -308,7 +333,7 @@ for (const dialect of await dialects()) {
       const sent: string[] = [];
       const counted = await database.open({ onQuery: (event) => void sent.push(event.query.sql) });
       sent.length = 0;
-      assert.equal(await counted.saveIssue(issueOf(grant, `trips-${now}`, now, { codeHash })), true);
+      assert.equal(await counted.saveIssue(issueOf(grant, `trips-${now}`, now, { codeHash })), 'saved');
       if (store.dialect === 'postgres') assert.equal(sent.length, 1, sent.join('\n'));
       else assert.deepEqual(sent.filter((text) => /^(update|insert)/i.test(text)).length, 4, sent.join('\n'));
     });

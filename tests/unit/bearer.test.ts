@@ -70,6 +70,7 @@ describe('validateAccessToken (sqlite)', () => {
     const accountId = await freshAccount(db.store, userId, now);
     const grant = await db.store.saveGrant({ clientId: client.id, userId, accountId, scopes: ['profile', 'read'], partnerId: null }, now);
     const issued = await issueTokens(db.store, { grant, client, scopes: ['profile', 'read'], settings, now });
+    if (typeof issued === 'string') throw new Error(`not issued: ${issued}`);
     return { token: issued.accessToken, grant, expiresAt: now + issued.expiresIn * 1000 };
   }
 

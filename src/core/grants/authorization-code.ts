@@ -62,10 +62,11 @@ export const authorizationCodeGrant: GrantHandler = {
     // The code is consumed by the same conditional write that saves the tokens:
     // the single-use guarantee across instances.
     const issued = await issueTokens(store, { grant, client, scopes: record.scopes, settings, endpoint, now, spends: { codeHash: record.codeHash } });
-    if (!issued) {
+    if (issued === 'spent') {
       await reuseDetected(true);
       throw new InvalidGrant(UNUSABLE, 'code raced by a concurrent request: grant revoked');
     }
+    if (issued === 'grant_revoked') throw new InvalidGrant(UNUSABLE, 'grant revoked');
     return issued;
   },
 };

@@ -5,7 +5,7 @@
  */
 import { InvalidScope, UnauthorizedClient } from '../errors.js';
 import { defaultScopes, isSubset, parseScope } from '../scope.js';
-import { issueTokens } from '../tokens.js';
+import { issueOnSavedGrant } from '../tokens.js';
 import type { GrantHandler } from './types.js';
 
 export const clientCredentialsGrant: GrantHandler = {
@@ -24,8 +24,8 @@ export const clientCredentialsGrant: GrantHandler = {
 
     // The grant is saved on its own (its creation is atomic, and one left without
     // tokens is the one the next request uses); the token is then one write.
-    const grant = await store.saveMachineGrant({ clientId: client.id, scopes, partnerId: client.partnerId }, now);
+    const saveGrant = () => store.saveMachineGrant({ clientId: client.id, scopes, partnerId: client.partnerId }, now);
     // §4.4.3: "A refresh token SHOULD NOT be included."
-    return issueTokens(store, { grant, client, scopes, settings, endpoint, now, refreshToken: false });
+    return issueOnSavedGrant(store, saveGrant, { client, scopes, settings, endpoint, now, refreshToken: false });
   },
 };

@@ -7,7 +7,7 @@
 import { InvalidGrant, InvalidRequest, InvalidScope, OAuthError, TemporarilyUnavailable } from '../errors.js';
 import { verifyPassword } from '../passwords.js';
 import { defaultScopes, isSubset, parseScope } from '../scope.js';
-import { issueTokens } from '../tokens.js';
+import { issueOnSavedGrant } from '../tokens.js';
 import type { GrantHandler } from './types.js';
 
 const WRONG_CREDENTIALS = 'The user name or password is incorrect.';
@@ -56,7 +56,8 @@ export const passwordGrant: GrantHandler = {
     if (!account) throw new InvalidGrant('The user has no account to connect.');
 
     // Consent is saved on its own, as the consent page saves it; the tokens are then one write.
-    const grant = await store.saveGrant({ clientId: client.id, userId: user.id, accountId: account.id, scopes, partnerId: client.partnerId }, now);
-    return issueTokens(store, { grant, client, scopes, settings, endpoint, now });
+    const saveGrant = () =>
+      store.saveGrant({ clientId: client.id, userId: user.id, accountId: account.id, scopes, partnerId: client.partnerId }, now);
+    return issueOnSavedGrant(store, saveGrant, { client, scopes, settings, endpoint, now });
   },
 };

@@ -60,10 +60,11 @@ export const refreshTokenGrant: GrantHandler = {
       now,
       spends: withinGrace ? undefined : { refreshTokenHash: record.tokenHash },
     });
-    if (!issued) {
+    if (issued === 'spent') {
       await reuseDetected(true);
       throw new InvalidGrant(UNUSABLE, 'refresh token raced by a concurrent request: grant revoked');
     }
+    if (issued === 'grant_revoked') throw new InvalidGrant(UNUSABLE, 'grant revoked');
     return issued;
   },
 };

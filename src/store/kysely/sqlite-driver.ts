@@ -173,7 +173,12 @@ class RoutedDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await this.handles.writerLock.lock();
     try {
-      this.handles.writer.prepare('begin').run();
+      // IMMEDIATE: the write lock is taken now, waiting (busy_timeout) for another
+      // process's writer. A deferred transaction that reads first holds a snapshot
+      // that another process's commit can make stale, and its first write then
+      // fails at once (SQLITE_BUSY_SNAPSHOT) rather than wait. Within one process
+      // the writer's mutex already serialises transactions: this costs nothing.
+      this.handles.writer.prepare('begin immediate').run();
     } catch (error) {
       this.handles.writerLock.unlock();
       throw error;

@@ -16,7 +16,7 @@ import type {
   SigningKey,
   User,
 } from '../../core/model.js';
-import type { NewGrant, TokenIssue, WithGrant } from '../../core/ports.js';
+import type { IssueOutcome, NewGrant, TokenIssue, WithGrant } from '../../core/ports.js';
 import { newId } from '../../core/secrets.js';
 import {
   type AuditEvent,
@@ -146,6 +146,7 @@ const HOT = {
       .where('c.destroyed_at', 'is', null),
   ),
   findGrant: prepared(1, (db, id: string) => db.selectFrom('grants').selectAll().where('id', '=', id)),
+  findLiveGrantId: prepared(1, (db, id: string) => db.selectFrom('grants').select('id').where('id', '=', id).where('revoked_at', 'is', null)),
   /** A client's one live machine grant (client credentials), if any. */
   findMachineGrant: prepared(1, (db, clientId: string) =>
     db.selectFrom('grants').selectAll().where('client_id', '=', clientId).where('user_id', 'is', null).where('revoked_at', 'is', null),
@@ -747,24 +748,28 @@ export class KyselyStore implements Store {
     await HOT.insertRefreshToken.execute(this.db, this.dialect, fromRefreshToken(token));
   }
 
-  async saveIssue(issue: TokenIssue): Promise<boolean> {
+  async saveIssue(issue: TokenIssue): Promise<IssueOutcome> {
     if (this.dialect === 'postgres') return saveIssueInOneStatement(this.db, issue);
     return this.transaction((tx) => (tx as KyselyStore).writeIssue(issue));
   }
 
-  /** saveIssue's statements, in a transaction (SQLite: they cost no round trip, and commit with the batch). */
-  private async writeIssue({ spends, grant, accessToken, refreshToken, now }: TokenIssue): Promise<boolean> {
+  /**
+   * saveIssue's statements, in a transaction: on SQLite they cost no round trip,
+   * and transactions run one at a time, so the grant read here stays as read.
+   */
+  private async writeIssue({ spends, grant, accessToken, refreshToken, now }: TokenIssue): Promise<IssueOutcome> {
+    if ((await HOT.findLiveGrantId.execute(this.db, this.dialect, grant.id)).rows.length === 0) return 'grant_revoked';
     if (spends !== undefined) {
       const spent =
         'codeHash' in spends
           ? await HOT.consumeCode.execute(this.db, this.dialect, now, spends.codeHash)
           : await HOT.retireRefreshToken.execute(this.db, this.dialect, now, spends.refreshTokenHash);
-      if (spent.numAffectedRows !== 1n) return false;
+      if (spent.numAffectedRows !== 1n) return 'spent';
     }
     if (grantUseDue(grant, now)) await HOT.touchGrant.execute(this.db, this.dialect, now, grant.id, now - GRANT_USE_RESOLUTION_MS);
     await this.insertAccessToken(accessToken);
     if (refreshToken !== undefined) await this.insertRefreshToken(refreshToken);
-    return true;
+    return 'saved';
   }
 
   async findAccessToken(tokenHash: string): Promise<AccessToken | undefined> {
