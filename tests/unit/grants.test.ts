@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { approveAuthorization, validateAuthorizationRequest } from '../../src/core/authorize.js';
-import { InvalidGrant, InvalidRequest, InvalidScope } from '../../src/core/errors.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, TemporarilyUnavailable } from '../../src/core/errors.js';
 import { grantHandlers } from '../../src/core/grants/index.js';
 import type { Client } from '../../src/core/model.js';
 import { s256 } from '../../src/core/pkce.js';
 import { hashCredential } from '../../src/core/secrets.js';
 import type { ProtocolSettings, TokenEndpointSettings } from '../../src/core/settings.js';
 import type { IssuedTokens } from '../../src/core/tokens.js';
+import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { makeClient, makeUser, REDIRECT_URI } from '../support/fixtures.js';
 import {
   authorizeEndpoint,
@@ -444,6 +445,26 @@ describe('refresh_token grant (sqlite)', () => {
     );
   });
 
+  test('a revocation that lands between the lookup and the write: invalid_grant, nothing issued, no reuse reported', async () => {
+    const t0 = Date.now();
+    const first = await tokens(t0);
+    // The real store, except that the grant is revoked right after the refresh token is looked up.
+    const racing = Object.create(store()) as KyselyStore;
+    racing.findRefreshToken = async (hash) => {
+      const found = await store().findRefreshToken(hash);
+      await store().revokeGrant(first.grant.id, t0 + 500, 'user_revoked');
+      return found;
+    };
+    const error = await caught(() =>
+      refreshToken.handle({ params: { refresh_token: first.refreshToken }, client: fixture.client, store: racing, settings: protocolSettings(), endpoint: tokenEndpoint(), now: t0 + 1000 }),
+    );
+    assertError(error, InvalidGrant, 'invalid_grant');
+    assert.equal((error as InvalidGrant).detail, 'grant revoked');
+    const events = await store().db.selectFrom('audit_events').select('type').where('subject', '=', first.grant.id).execute();
+    assert.deepEqual(events.filter((event) => event.type === 'refresh_token.reuse_detected'), []);
+    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, null, 'not rotated by the refused refresh');
+  });
+
   test('with refreshReuseGraceSeconds > 0 the old token may be reused within the window without revoking', async () => {
     const settings = protocolSettings({ refreshReuseGraceSeconds: 30 });
     const t0 = Date.now();
@@ -470,5 +491,52 @@ describe('refresh_token grant (sqlite)', () => {
     );
     assert.notEqual((await store().findGrant(first.grant.id))?.revokedAt, null);
     assert.notEqual((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, null);
+  });
+});
+
+describe('client_credentials grant (sqlite)', () => {
+  const db = useSqliteStore();
+  const clientCredentials = grantHandlers.get('client_credentials')!;
+  let machine: Client;
+  before(async () => {
+    ({ client: machine } = await makeClient(db.store, { name: 'Machine', grantTypes: ['client_credentials'], redirectUris: [], scopes: ['read'] }));
+  });
+
+  /** The real store, except that the machine grant is revoked right after it is saved, `times` times. */
+  function revokingAfterSave(times: number): { store: KyselyStore; saved: string[] } {
+    const saved: string[] = [];
+    const store = Object.create(db.store) as KyselyStore;
+    store.saveMachineGrant = async (grant, now) => {
+      const live = await db.store.saveMachineGrant(grant, now);
+      saved.push(live.id);
+      if (saved.length <= times) await db.store.revokeGrant(live.id, now, 'client_revoked');
+      return live;
+    };
+    return { store, saved };
+  }
+
+  const request = (store: KyselyStore) =>
+    clientCredentials.handle({ params: { scope: 'read' }, client: machine, store, settings: protocolSettings(), endpoint: tokenEndpoint(), now: Date.now() });
+
+  test('a machine grant revoked between its lookup and the write: the token is issued on the grant saved again, never on the revoked one', async () => {
+    const { store, saved } = revokingAfterSave(1);
+    const issued = await request(store);
+    assert.equal(saved.length, 2);
+    assert.notEqual(saved[0], saved[1]);
+    assert.equal(issued.grant.id, saved[1]);
+    const token = await db.store.findAccessToken(hashCredential(issued.accessToken));
+    assert.equal(token?.grantId, saved[1]);
+    assert.equal(token?.revokedAt, null);
+    const onRevoked = await db.store.db.selectFrom('access_tokens').select('token_hash').where('grant_id', '=', saved[0] as string).execute();
+    assert.deepEqual(onRevoked, []);
+  });
+
+  test('revoked again on the second try: temporarily_unavailable, and no token', async () => {
+    const tokensOfClient = () => db.store.db.selectFrom('access_tokens').select('token_hash').where('client_id', '=', machine.id).execute();
+    const before = await tokensOfClient();
+    const { store, saved } = revokingAfterSave(2);
+    assertError(await caught(() => request(store)), TemporarilyUnavailable, 'temporarily_unavailable');
+    assert.equal(saved.length, 2);
+    assert.deepEqual(await tokensOfClient(), before);
   });
 });
