@@ -63,8 +63,8 @@ for (const dialect of await dialects()) {
       assert.equal(body.token_type, 'Bearer');
       assert.equal(body.expires_in, 3600);
       assert.equal(body.scope, 'profile read');
-      assert.match(body.access_token, /^lk_at_[A-Za-z0-9_-]{43}$/);
-      assert.match(body.refresh_token, /^lk_rt_[A-Za-z0-9_-]{43}$/);
+      assert.match(body.access_token, /^lk_at_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+      assert.match(body.refresh_token, /^lk_rt_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
 
       const me = await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${body.access_token}` } });
       assert.equal(me.statusCode, 200, me.body);

@@ -79,7 +79,7 @@ for (const dialect of await dialects()) {
       const refreshed = await tokenRequest(server.app, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, scope: 'profile' }, { authorization: basic(jwtClient.id, jwtClient.secret) });
       assert.equal(claimsOf(refreshed.json().access_token).scope, 'profile');
       const opaque = await codeTokens(server, { id: server.client.id, secret: server.secret });
-      assert.match(opaque.access_token, /^lk_at_[A-Za-z0-9_-]{43}$/);
+      assert.match(opaque.access_token, /^lk_at_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     });
 
     test('rotation: new tokens use the new key; the old key stays published while its tokens live, then is pruned', async () => {

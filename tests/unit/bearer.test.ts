@@ -1,5 +1,6 @@
 /** Bearer tokens at protected resources (RFC 6750). */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { bearerTokenFrom, requireScopes, validateAccessToken } from '../../src/core/bearer.js';
 import { InsufficientScope, InvalidToken } from '../../src/core/errors.js';
@@ -82,6 +83,16 @@ describe('validateAccessToken (sqlite)', () => {
     assert.equal(record.clientId, client.id);
     assert.equal(record.userId, userId);
     assert.deepEqual(record.scopes, ['profile', 'read']);
+  });
+
+  test('a token minted before tokens carried their time (prefix and 43 characters, stored by its hash alone) is still accepted', async () => {
+    const now = Date.now();
+    const { token, grant } = await issue(now);
+    const stored = await db.store.findAccessToken(hashCredential(token));
+    assert.ok(stored);
+    const legacy = `lk_at_${token.slice(-43)}`;
+    await db.store.insertAccessToken({ ...stored, tokenHash: createHash('sha256').update(legacy).digest('base64url') });
+    assert.equal((await validateAccessToken(legacy, db.store, now + 1000)).grantId, grant.id);
   });
 
   test('RFC 6750 §3.1: no token is invalid_token', async () => {

@@ -139,8 +139,8 @@ describe('authorization_code grant (sqlite)', () => {
     const { code, issuedAt, accountId } = await authorize(fixture);
     const now = issuedAt + 1000;
     const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now });
-    assert.match(issued.accessToken, /^lk_at_[A-Za-z0-9_-]{43}$/);
-    assert.match(issued.refreshToken ?? '', /^lk_rt_[A-Za-z0-9_-]{43}$/);
+    assert.match(issued.accessToken, /^lk_at_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+    assert.match(issued.refreshToken ?? '', /^lk_rt_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
     assert.equal(issued.expiresIn, 3600);
     assert.deepEqual(issued.scopes, ['profile', 'read']);
     assert.equal(issued.client.id, fixture.client.id);

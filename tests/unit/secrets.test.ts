@@ -1,5 +1,6 @@
 /** Credentials: prefixed 256-bit random values stored as SHA-256 hashes. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   CREDENTIAL_PREFIX,
@@ -11,6 +12,7 @@ import {
 } from '../../src/core/secrets.js';
 
 const KINDS = Object.keys(CREDENTIAL_PREFIX) as CredentialKind[];
+const TIMED: CredentialKind[] = ['accessToken', 'refreshToken'];
 
 describe('newCredential', () => {
   test('each kind carries its own prefix, so a secret scanner can tell them apart', () => {
@@ -24,10 +26,11 @@ describe('newCredential', () => {
     for (const kind of KINDS) assert.ok(newCredential(kind).startsWith(CREDENTIAL_PREFIX[kind]), kind);
   });
 
-  test('RFC 6749 §10.10: the random part is 256 bits, as 43 base64url characters after the prefix', () => {
+  test('RFC 6749 §10.10: the random part is 256 bits, as 43 base64url characters after the prefix (and a token\'s time)', () => {
     for (const kind of KINDS) {
       const value = newCredential(kind);
-      const random = value.slice(CREDENTIAL_PREFIX[kind].length);
+      const random = value.slice(-43);
+      assert.equal(value.length, CREDENTIAL_PREFIX[kind].length + (TIMED.includes(kind) ? 12 : 0) + 43, kind);
       assert.match(random, /^[A-Za-z0-9_-]{43}$/, kind);
       assert.equal(Buffer.from(random, 'base64url').length, 32, kind);
     }
@@ -42,7 +45,7 @@ describe('newCredential', () => {
     const drawn = new Set<string>();
     // 3,000 pairs draw 132 KB: the 4 KiB pool refills some 30 times, at every offset.
     for (let index = 0; index < 3000; index += 1) {
-      const credential = newCredential('refreshToken').slice(6);
+      const credential = newCredential('refreshToken').slice(18);
       const id = newId('x_').slice(2);
       assert.equal(Buffer.from(credential, 'base64url').length, 32);
       assert.equal(Buffer.from(id, 'base64url').length, 12);
@@ -54,6 +57,35 @@ describe('newCredential', () => {
   test('the random part is not biased towards one character (a crude sanity check of the source)', () => {
     const characters = Array.from({ length: 200 }, () => newCredential('code').slice(6, 48)).join('');
     assert.ok(new Set(characters).size > 55, 'expected most of the 64 base64url characters to appear');
+  });
+});
+
+describe('tokens that carry their time', () => {
+  test('access and refresh tokens carry the time they were minted, as 12 hex digits of epoch milliseconds after the prefix', () => {
+    for (const kind of TIMED) {
+      const before = Date.now();
+      const value = newCredential(kind);
+      const minted = Number.parseInt(value.slice(6, 18), 16);
+      assert.match(value.slice(6, 18), /^[0-9a-f]{12}$/, kind);
+      assert.ok(minted >= before && minted <= Date.now(), kind);
+    }
+  });
+
+  test('their stored keys start with that time, so keys sort by time (bytewise, and in a locale\'s collation)', async () => {
+    const first = newCredential('refreshToken');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = newCredential('accessToken');
+    const [a, b] = [hashCredential(first), hashCredential(second)];
+    assert.equal(a, first.slice(6, 18) + createHash('sha256').update(first).digest('base64url'));
+    assert.ok(a < b);
+    assert.ok(new Intl.Collator('en').compare(a, b) < 0);
+  });
+
+  test('a token minted before tokens carried their time is still stored and found by its hash alone', () => {
+    const legacy = `lk_at_${'A'.repeat(43)}`;
+    assert.equal(hashCredential(legacy), createHash('sha256').update(legacy).digest('base64url'));
+    // Nor does anything else of that length and prefix count as timed unless it is exactly the format.
+    assert.equal(hashCredential(`lk_cs_${'0'.repeat(12)}${'A'.repeat(43)}`).length, 43);
   });
 });
 
