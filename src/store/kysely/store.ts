@@ -161,15 +161,28 @@ const HOT = {
   findCode: prepared(1, (db, hash: string) =>
     db.selectFrom('authorization_codes as c').innerJoin('grants as g', 'g.id', 'c.grant_id').selectAll('c').select(GRANT_AS_G).where('c.code_hash', '=', hash),
   ),
-  consumeCode: prepared(2, (db, now: number, hash: string) =>
-    db.updateTable('authorization_codes').set({ consumed_at: now }).where('code_hash', '=', hash).where('consumed_at', 'is', null),
+  /** Spends the code if unused and its grant live (saveIssue, SQLite). */
+  consumeCode: prepared(3, (db, now: number, hash: string, grantId: string) =>
+    db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: now })
+      .where('code_hash', '=', hash)
+      .where('consumed_at', 'is', null)
+      .where(({ exists, selectFrom }) => exists(selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null))),
   ),
   findAccessToken: prepared(1, (db, hash: string) => db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hash)),
   findRefreshToken: prepared(1, (db, hash: string) =>
     db.selectFrom('refresh_tokens as t').innerJoin('grants as g', 'g.id', 't.grant_id').selectAll('t').select(GRANT_AS_G).where('t.token_hash', '=', hash),
   ),
-  retireRefreshToken: prepared(2, (db, now: number, hash: string) =>
-    db.updateTable('refresh_tokens').set({ rotated_at: now }).where('token_hash', '=', hash).where('rotated_at', 'is', null).where('revoked_at', 'is', null),
+  /** Spends the refresh token if current and its grant live (saveIssue, SQLite). */
+  retireRefreshToken: prepared(3, (db, now: number, hash: string, grantId: string) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now })
+      .where('token_hash', '=', hash)
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .where(({ exists, selectFrom }) => exists(selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null))),
   ),
   insertAccessToken: preparedInsert('access_tokens', [
     'token_hash',
@@ -758,13 +771,16 @@ export class KyselyStore implements Store {
    * and transactions run one at a time, so the grant read here stays as read.
    */
   private async writeIssue({ spends, grant, accessToken, refreshToken, now }: TokenIssue): Promise<IssueOutcome> {
-    if ((await HOT.findLiveGrantId.execute(this.db, this.dialect, grant.id)).rows.length === 0) return 'grant_revoked';
-    if (spends !== undefined) {
+    const live = async () => (await HOT.findLiveGrantId.execute(this.db, this.dialect, grant.id)).rows.length > 0;
+    if (spends === undefined) {
+      if (!(await live())) return 'grant_revoked';
+    } else {
+      // The spend's own condition checks the grant (one statement where it succeeds); why it failed is asked after.
       const spent =
         'codeHash' in spends
-          ? await HOT.consumeCode.execute(this.db, this.dialect, now, spends.codeHash)
-          : await HOT.retireRefreshToken.execute(this.db, this.dialect, now, spends.refreshTokenHash);
-      if (spent.numAffectedRows !== 1n) return 'spent';
+          ? await HOT.consumeCode.execute(this.db, this.dialect, now, spends.codeHash, grant.id)
+          : await HOT.retireRefreshToken.execute(this.db, this.dialect, now, spends.refreshTokenHash, grant.id);
+      if (spent.numAffectedRows !== 1n) return (await live()) ? 'spent' : 'grant_revoked';
     }
     if (grantUseDue(grant, now)) await HOT.touchGrant.execute(this.db, this.dialect, now, grant.id, now - GRANT_USE_RESOLUTION_MS);
     await this.insertAccessToken(accessToken);
@@ -803,11 +819,6 @@ export class KyselyStore implements Store {
       revokedAt: row.revoked_at,
     };
     return { record, grant: joinedGrant(row) };
-  }
-
-  async retireRefreshToken(tokenHash: string, now: number): Promise<boolean> {
-    const result = await HOT.retireRefreshToken.execute(this.db, this.dialect, now, tokenHash);
-    return result.numAffectedRows === 1n;
   }
 
   async revokeAccessToken(tokenHash: string, now: number): Promise<boolean> {
