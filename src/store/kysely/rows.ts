@@ -38,6 +38,30 @@ export function toUser(row: Selectable<UsersTable>): User {
   };
 }
 
+export const ACCESS_TOKEN_COLUMNS = [
+  'token_hash',
+  'grant_id',
+  'client_id',
+  'user_id',
+  'account_id',
+  'scopes',
+  'created_at',
+  'expires_at',
+  'revoked_at',
+  'signing_key_id',
+] as const satisfies ReadonlyArray<keyof AccessTokensTable>;
+
+export const REFRESH_TOKEN_COLUMNS = [
+  'token_hash',
+  'grant_id',
+  'client_id',
+  'scopes',
+  'created_at',
+  'expires_at',
+  'rotated_at',
+  'revoked_at',
+] as const satisfies ReadonlyArray<keyof RefreshTokensTable>;
+
 export function fromAccessToken(token: AccessToken): AccessTokensTable {
   return {
     token_hash: token.tokenHash,

@@ -35,7 +35,7 @@ import { GroupCommit } from './group-commit.js';
 import { deepFreeze, PartiesCache } from './parties-cache.js';
 import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
-import { fromAccessToken, fromRefreshToken, spaced, toClient, toUser } from './rows.js';
+import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, REFRESH_TOKEN_COLUMNS, spaced, toClient, toUser } from './rows.js';
 import type { ClientsTable, Database, GrantsTable, SigningKeysTable } from './schema.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue, saveIssueInOneStatement } from './token-issue.js';
 
@@ -184,19 +184,19 @@ const HOT = {
       .where('revoked_at', 'is', null)
       .where(({ exists, selectFrom }) => exists(selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null))),
   ),
-  insertAccessToken: preparedInsert('access_tokens', [
-    'token_hash',
-    'grant_id',
-    'client_id',
-    'user_id',
-    'account_id',
-    'scopes',
-    'created_at',
-    'expires_at',
-    'revoked_at',
-    'signing_key_id',
-  ]),
-  insertRefreshToken: preparedInsert('refresh_tokens', ['token_hash', 'grant_id', 'client_id', 'scopes', 'created_at', 'expires_at', 'rotated_at', 'revoked_at']),
+  insertAccessToken: preparedInsert('access_tokens', ACCESS_TOKEN_COLUMNS),
+  /** An access token, inserted only if its grant is live (saveIssue with nothing to spend, SQLite). */
+  insertAccessTokenOfLiveGrant: prepared(ACCESS_TOKEN_COLUMNS.length + 1, (db, grantId: string, ...values: unknown[]) =>
+    db
+      .insertInto('access_tokens')
+      .columns(ACCESS_TOKEN_COLUMNS)
+      .expression(
+        db
+          .selectNoFrom((eb) => ACCESS_TOKEN_COLUMNS.map((column, index) => eb.val(values[index]).as(column)))
+          .where(({ exists, selectFrom }) => exists(selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null))) as never,
+      ),
+  ),
+  insertRefreshToken: preparedInsert('refresh_tokens', REFRESH_TOKEN_COLUMNS),
 };
 
 /** The primary key of each expiring table. */
@@ -768,22 +768,25 @@ export class KyselyStore implements Store {
 
   /**
    * saveIssue's statements, in a transaction: on SQLite they cost no round trip,
-   * and transactions run one at a time, so the grant read here stays as read.
+   * and transactions run one at a time, so a grant the first write found live
+   * stays live to the last.
    */
   private async writeIssue({ spends, grant, accessToken, refreshToken, now }: TokenIssue): Promise<IssueOutcome> {
     const live = async () => (await HOT.findLiveGrantId.execute(this.db, this.dialect, grant.id)).rows.length > 0;
-    if (spends === undefined) {
-      if (!(await live())) return 'grant_revoked';
-    } else {
-      // The spend's own condition checks the grant (one statement where it succeeds); why it failed is asked after.
+    // The first write checks the grant itself (in one statement where it succeeds); why it failed is asked after.
+    if (spends !== undefined) {
       const spent =
         'codeHash' in spends
           ? await HOT.consumeCode.execute(this.db, this.dialect, now, spends.codeHash, grant.id)
           : await HOT.retireRefreshToken.execute(this.db, this.dialect, now, spends.refreshTokenHash, grant.id);
       if (spent.numAffectedRows !== 1n) return (await live()) ? 'spent' : 'grant_revoked';
+      await this.insertAccessToken(accessToken);
+    } else {
+      const row = fromAccessToken(accessToken);
+      const inserted = await HOT.insertAccessTokenOfLiveGrant.execute(this.db, this.dialect, grant.id, ...ACCESS_TOKEN_COLUMNS.map((column) => row[column]));
+      if (inserted.numAffectedRows !== 1n) return 'grant_revoked';
     }
     if (grantUseDue(grant, now)) await HOT.touchGrant.execute(this.db, this.dialect, now, grant.id, now - GRANT_USE_RESOLUTION_MS);
-    await this.insertAccessToken(accessToken);
     if (refreshToken !== undefined) await this.insertRefreshToken(refreshToken);
     return 'saved';
   }

@@ -16,7 +16,7 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { IssueOutcome, TokenIssue } from '../../core/ports.js';
 import { registerPreparedText } from './pg-prepared.js';
-import { fromAccessToken, fromRefreshToken } from './rows.js';
+import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, REFRESH_TOKEN_COLUMNS } from './rows.js';
 import type { AccessTokensTable, Database, RefreshTokensTable } from './schema.js';
 
 /**
@@ -34,29 +34,6 @@ export const GRANT_USE_RESOLUTION_MS = 60_000;
 export function grantUseDue(grant: TokenIssue['grant'], now: number): boolean {
   return grant.lastUsedAt === null || now - grant.lastUsedAt >= GRANT_USE_RESOLUTION_MS || now < grant.lastUsedAt;
 }
-
-const ACCESS_COLUMNS: ReadonlyArray<keyof AccessTokensTable> = [
-  'token_hash',
-  'grant_id',
-  'client_id',
-  'user_id',
-  'account_id',
-  'scopes',
-  'created_at',
-  'expires_at',
-  'revoked_at',
-  'signing_key_id',
-];
-const REFRESH_COLUMNS: ReadonlyArray<keyof RefreshTokensTable> = [
-  'token_hash',
-  'grant_id',
-  'client_id',
-  'scopes',
-  'created_at',
-  'expires_at',
-  'rotated_at',
-  'revoked_at',
-];
 
 interface Bound {
   issue: TokenIssue;
@@ -109,8 +86,8 @@ function compose(spends: Spends, touch: boolean, refresh: boolean): Statement {
   const insert = (name: string, table: string, columns: readonly string[], row: (bound: Bound) => Record<string, unknown>) =>
     `${name} AS (INSERT INTO ${table} (${columns.join(', ')})
       SELECT ${columns.map((column) => $((b) => row(b)[column])).join(', ')} FROM ${source})`;
-  ctes.push(insert('new_access', 'access_tokens', ACCESS_COLUMNS, (b) => b.access as unknown as Record<string, unknown>));
-  if (refresh) ctes.push(insert('new_refresh', 'refresh_tokens', REFRESH_COLUMNS, (b) => b.refresh as unknown as Record<string, unknown>));
+  ctes.push(insert('new_access', 'access_tokens', ACCESS_TOKEN_COLUMNS, (b) => b.access as unknown as Record<string, unknown>));
+  if (refresh) ctes.push(insert('new_refresh', 'refresh_tokens', REFRESH_TOKEN_COLUMNS, (b) => b.refresh as unknown as Record<string, unknown>));
   const text = `WITH ${ctes.join(',\n')}
 SELECT EXISTS (SELECT FROM live_grant) AS live, ${spends ? 'EXISTS (SELECT FROM spent)' : 'true'} AS matched`;
   registerPreparedText(text);
