@@ -101,6 +101,11 @@ function joinedGrant(row: { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[
   });
 }
 
+/** The grant if live, as a subquery: the condition of saveIssue's first write (SQLite). */
+function liveGrant(db: Kysely<Database> | Transaction<Database>, grantId: string) {
+  return db.selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null);
+}
+
 /**
  * The token endpoint's and the resource guard's queries, compiled once
  * (prepared.ts); every other query is built per call.
@@ -146,7 +151,7 @@ const HOT = {
       .where('c.destroyed_at', 'is', null),
   ),
   findGrant: prepared(1, (db, id: string) => db.selectFrom('grants').selectAll().where('id', '=', id)),
-  findLiveGrantId: prepared(1, (db, id: string) => db.selectFrom('grants').select('id').where('id', '=', id).where('revoked_at', 'is', null)),
+  findLiveGrantId: prepared(1, (db, id: string) => liveGrant(db, id)),
   /** A client's one live machine grant (client credentials), if any. */
   findMachineGrant: prepared(1, (db, clientId: string) =>
     db.selectFrom('grants').selectAll().where('client_id', '=', clientId).where('user_id', 'is', null).where('revoked_at', 'is', null),
@@ -168,7 +173,7 @@ const HOT = {
       .set({ consumed_at: now })
       .where('code_hash', '=', hash)
       .where('consumed_at', 'is', null)
-      .where(({ exists, selectFrom }) => exists(selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null))),
+      .where(({ exists }) => exists(liveGrant(db, grantId))),
   ),
   findAccessToken: prepared(1, (db, hash: string) => db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hash)),
   findRefreshToken: prepared(1, (db, hash: string) =>
@@ -182,7 +187,7 @@ const HOT = {
       .where('token_hash', '=', hash)
       .where('rotated_at', 'is', null)
       .where('revoked_at', 'is', null)
-      .where(({ exists, selectFrom }) => exists(selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null))),
+      .where(({ exists }) => exists(liveGrant(db, grantId))),
   ),
   insertAccessToken: preparedInsert('access_tokens', ACCESS_TOKEN_COLUMNS),
   /** An access token, inserted only if its grant is live (saveIssue with nothing to spend, SQLite). */
@@ -193,7 +198,7 @@ const HOT = {
       .expression(
         db
           .selectNoFrom((eb) => ACCESS_TOKEN_COLUMNS.map((column, index) => eb.val(values[index]).as(column)))
-          .where(({ exists, selectFrom }) => exists(selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null))) as never,
+          .where(({ exists }) => exists(liveGrant(db, grantId))) as never,
       ),
   ),
   insertRefreshToken: preparedInsert('refresh_tokens', REFRESH_TOKEN_COLUMNS),
