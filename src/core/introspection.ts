@@ -92,7 +92,9 @@ export async function introspectToken(
 
   let username: string | undefined;
   if (userId !== null) {
-    const user = await store.findUser(userId);
+    // The user as the resource guard loads it (cached for seconds: only the email is read
+    // here, and deleting a user deletes its tokens, which the lookup above never caches).
+    const { user } = await store.findParties({ clientId: record.clientId, userId, accountId });
     if (!user) return inactive('user gone');
     username = user.email;
   }

@@ -128,6 +128,19 @@ export interface SubjectLookup {
   findUserByEmail(email: string): Promise<User | undefined>;
   findAccount(accountId: string): Promise<Account | undefined>;
   listAccountsOfUser(userId: string): Promise<Account[]>;
+  /**
+   * A token's client, user and account in one lookup (the resource guard's
+   * `load`, introspection): undefined for one that does not exist (or a
+   * destroyed client), null where the id is null (a client's own token has no
+   * user or account). Outside a transaction the store may serve them from a
+   * cache of a few seconds (LATCHKEY_RESOURCE_GUARD_CACHE_SECONDS); whether the
+   * token itself is valid is never cached.
+   */
+  findParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Promise<{
+    client: Client | undefined;
+    user: User | null | undefined;
+    account: Account | null | undefined;
+  }>;
 }
 
 export interface PartnerRepository {

@@ -107,17 +107,6 @@ export interface Store extends ProtocolStore, AttemptCounter {
   addMembership(userId: string, accountId: string, role: string, now: number): Promise<void>;
   listAccountsOfUser(userId: string): Promise<Account[]>;
   findAccount(accountId: string): Promise<Account | undefined>;
-  /**
-   * A token's client, user and account in one lookup (the resource guard's
-   * `load`): undefined for one that does not exist (or a destroyed client),
-   * null where the id is null (a client's own token has no user or account).
-   */
-  findParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Promise<{
-    client: Client | undefined;
-    user: User | null | undefined;
-    account: Account | null | undefined;
-  }>;
-
   // Browser sessions
   createSession(session: Session): Promise<void>;
   findSession(idHash: string, now: number): Promise<Session | undefined>;

@@ -117,6 +117,27 @@ for (const dialect of await dialects()) {
       assert.deepEqual(problems, []);
     });
 
+    test("introspecting an access token sends two statements, the client's and the token's (its user comes from the parties cache)", async () => {
+      const { client, secret } = await makeClient(store, { name: 'Introspecting App' });
+      const redirect = await runBrowserFlow(new Agent(app), { clientId: client.id });
+      const exchanged = await tokenRequest(
+        app,
+        { grant_type: 'authorization_code', code: redirect.searchParams.get('code') as string, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER },
+        { authorization: basic(client.id, secret) },
+      );
+      const introspect = () => tokenRequest(app, { token: exchanged.json().access_token }, { authorization: basic(client.id, secret) }, '/oauth/introspect');
+      assert.equal((await introspect()).json().username, 'ada@example.com');
+      sent.clear();
+      capturing = true;
+      const again = (await introspect()).json();
+      capturing = false;
+      assert.equal(again.username, 'ada@example.com');
+      assert.deepEqual(
+        [...sent.keys()].map((text) => /from "(\w+)"/.exec(text)?.[1]),
+        ['clients', 'access_tokens'],
+      );
+    });
+
     test('the check itself sees a scan where no index serves', async () => {
       const unindexed = store.db.selectFrom('refresh_tokens').selectAll().where('scopes', '=', 'profile').compile();
       assert.deepEqual(await scans(store, unindexed), ['refresh_tokens']);
