@@ -37,7 +37,8 @@ import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
 import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, REFRESH_TOKEN_COLUMNS, spaced, toClient, toUser } from './rows.js';
 import type { ClientsTable, Database, GrantsTable, SigningKeysTable } from './schema.js';
-import { GRANT_USE_RESOLUTION_MS, grantUseDue, saveIssueInOneStatement } from './token-issue.js';
+import { GRANT_USE_RESOLUTION_MS, grantUseDue } from './grant-use.js';
+import { saveIssueInOneStatement } from './token-issue.js';
 
 type GrantColumns = Pick<Selectable<GrantsTable>, 'id' | 'client_id' | 'user_id' | 'account_id' | 'scopes' | 'partner_id' | 'created_at' | 'last_used_at' | 'revoked_at'>;
 
