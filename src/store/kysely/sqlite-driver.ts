@@ -23,10 +23,10 @@
  */
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import BetterSqlite3 from 'better-sqlite3';
 import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SqliteDialect } from 'kysely';
-import { type CachedDatabase, withStatementCache } from './statement-cache.js';
+import { type CachedDatabase, type CachedStatement, withStatementCache } from './statement-cache.js';
 
 class Mutex {
   private holder: Promise<void> | undefined;
@@ -114,8 +114,8 @@ interface Handles {
   wal: WalSync | undefined;
 }
 
-function result(statement: Statement, parameters: readonly unknown[]): QueryResult<unknown> {
-  if (statement.reader) return { rows: statement.all(parameters) };
+function result({ statement, rows }: CachedStatement, parameters: readonly unknown[]): QueryResult<unknown> {
+  if (rows) return { rows: rows(parameters) };
   const { changes, lastInsertRowid } = statement.run(parameters);
   return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
 }
@@ -130,7 +130,7 @@ class RoutedConnection implements DatabaseConnection {
     if (this.inTransaction) return result(writer.prepare(query.sql), query.parameters) as QueryResult<R>;
     const statement = writer.prepare(query.sql);
     // readonly: the statement changes nothing (an INSERT ... RETURNING is a reader, but not read-only).
-    if (statement.readonly && reader) {
+    if (statement.statement.readonly && reader) {
       // An idle writer reads with its own page cache, which every commit of its own leaves warm;
       // the reader's cache is dropped whenever another connection has committed since its last read.
       if (!writerLock.held) return result(statement, query.parameters) as QueryResult<R>;
@@ -144,7 +144,7 @@ class RoutedConnection implements DatabaseConnection {
       writerLock.unlock();
     }
     // An autocommit write is durable before it is reported, like a COMMIT.
-    if (wal && !statement.readonly) await wal.sync();
+    if (wal && !statement.statement.readonly) await wal.sync();
     return outcome as QueryResult<R>;
   }
 
@@ -178,7 +178,7 @@ class RoutedDriver implements Driver {
       // that another process's commit can make stale, and its first write then
       // fails at once (SQLITE_BUSY_SNAPSHOT) rather than wait. Within one process
       // the writer's mutex already serialises transactions: this costs nothing.
-      this.handles.writer.prepare('begin immediate').run();
+      this.handles.writer.prepare('begin immediate').statement.run();
     } catch (error) {
       this.handles.writerLock.unlock();
       throw error;
@@ -199,10 +199,10 @@ class RoutedDriver implements Driver {
   private end(connection: DatabaseConnection, command: 'commit' | 'rollback'): void {
     const routed = connection as RoutedConnection;
     try {
-      this.handles.writer.prepare(command).run();
+      this.handles.writer.prepare(command).statement.run();
     } finally {
       // A failed COMMIT leaves SQLite in the transaction; roll it back so the writer is usable.
-      if (this.handles.writer.inTransaction) this.handles.writer.prepare('rollback').run();
+      if (this.handles.writer.inTransaction) this.handles.writer.prepare('rollback').statement.run();
       routed.inTransaction = false;
       this.handles.writerLock.unlock();
     }
@@ -232,6 +232,7 @@ export function sqliteDialect(options: SqliteOptions): SqliteDialect {
   // The durable setting syncs the WAL itself, off the event loop (see above).
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
+  database.pragma('temp_store = MEMORY');
   database.pragma('busy_timeout = 5000');
   const inMemory = options.file === ':memory:' || options.file === '';
   let readerDatabase: Database | undefined;
@@ -258,9 +259,10 @@ export function sqliteDialect(options: SqliteOptions): SqliteDialect {
       writer.close();
     },
   };
+  // The dialect's own driver, the only user of `database`, is replaced by the routed one.
   return new (class extends SqliteDialect {
     override createDriver(): Driver {
       return new RoutedDriver(handles);
     }
-  })({ database: writer });
+  })({ database });
 }
