@@ -11,7 +11,7 @@
  * the COMMIT has returned, so nothing is answered that a crash could lose.
  * PostgreSQL needs none of this: its backends already share WAL flushes.
  */
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 interface Unit<Tx> {
@@ -22,6 +22,11 @@ interface Unit<Tx> {
 
 /** Enough to amortise a sync many times over while keeping one batch's latency short. */
 const MAX_BATCH = 256;
+
+// Compiled once: each unit runs two of them.
+const SAVEPOINT = CompiledQuery.raw('savepoint unit');
+const RELEASE = CompiledQuery.raw('release savepoint unit');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint unit');
 
 export class GroupCommit<Tx> {
   private pending: Array<Unit<Tx>> = [];
@@ -53,14 +58,14 @@ export class GroupCommit<Tx> {
       await this.db.transaction().execute(async (trx) => {
         const tx = this.bind(trx);
         for (const unit of units) {
-          await sql`savepoint unit`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           try {
             const value = await unit.work(tx);
-            await sql`release savepoint unit`.execute(trx);
+            await trx.executeQuery(RELEASE);
             outcomes.push({ ok: true, value });
           } catch (error) {
-            await sql`rollback to savepoint unit`.execute(trx);
-            await sql`release savepoint unit`.execute(trx);
+            await trx.executeQuery(ROLLBACK_TO);
+            await trx.executeQuery(RELEASE);
             outcomes.push({ ok: false, error });
           }
         }
