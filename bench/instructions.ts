@@ -7,8 +7,15 @@
  * divides. Every thread of the server counts (libuv's pool writing log lines,
  * V8's helpers), not the kernel.
  *
+ * Two things still move it. V8 goes on optimizing for a while: a rotating
+ * refresh counted after 10,000 requests spent a fifth of its count in
+ * TurboFan, after 25,000 about 1% (hence the default warm-up). And a major
+ * garbage collection either falls inside the counted part or not: tens of
+ * thousands of instructions per request on a bearer check counted over 3,000
+ * requests. Compare counts with the collector's share left out, or count more.
+ *
  * Usage: node --import tsx bench/instructions.ts [--targets latchkey-sqlite,fastify]
- *          [--scenarios bearer_jwt,healthz,get] [--warmup 5000] [--count 1000]
+ *          [--scenarios bearer_jwt,healthz,get] [--warmup 25000] [--count 1000]
  *          [--concurrency 4] [--keep DIR]
  * Scenarios are the benchmark's (client_credentials, refresh, code, bearer_opaque,
  * bearer_jwt, introspection; the ceiling's post and get) and `healthz`
@@ -28,7 +35,7 @@ const { values: flags } = parseArgs({
   options: {
     targets: { type: 'string', default: 'latchkey-sqlite,fastify' },
     scenarios: { type: 'string', default: 'healthz,bearer_jwt,get' },
-    warmup: { type: 'string', default: '5000' },
+    warmup: { type: 'string', default: '25000' },
     count: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '4' },
     keep: { type: 'string' },

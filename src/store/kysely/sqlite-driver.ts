@@ -128,23 +128,23 @@ class RoutedConnection implements DatabaseConnection {
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const { writer, reader, writerLock, wal } = this.handles;
     if (this.inTransaction) return result(writer.prepare(query.sql), query.parameters) as QueryResult<R>;
-    const statement = writer.prepare(query.sql);
+    const cached = writer.prepare(query.sql);
     // readonly: the statement changes nothing (an INSERT ... RETURNING is a reader, but not read-only).
-    if (statement.statement.readonly && reader) {
+    if (cached.statement.readonly && reader) {
       // An idle writer reads with its own page cache, which every commit of its own leaves warm;
       // the reader's cache is dropped whenever another connection has committed since its last read.
-      if (!writerLock.held) return result(statement, query.parameters) as QueryResult<R>;
+      if (!writerLock.held) return result(cached, query.parameters) as QueryResult<R>;
       return result(reader.prepare(query.sql), query.parameters) as QueryResult<R>;
     }
     await writerLock.lock();
     let outcome: QueryResult<unknown>;
     try {
-      outcome = result(statement, query.parameters);
+      outcome = result(cached, query.parameters);
     } finally {
       writerLock.unlock();
     }
     // An autocommit write is durable before it is reported, like a COMMIT.
-    if (wal && !statement.statement.readonly) await wal.sync();
+    if (wal && !cached.statement.readonly) await wal.sync();
     return outcome as QueryResult<R>;
   }
 
@@ -232,6 +232,8 @@ export function sqliteDialect(options: SqliteOptions): SqliteDialect {
   // The durable setting syncs the WAL itself, off the event loop (see above).
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
+  // A group commit's savepoints keep a journal of the pages each unit changes; as a file
+  // (the default) it was created and deleted by every batch, six system calls and its writes.
   database.pragma('temp_store = MEMORY');
   database.pragma('busy_timeout = 5000');
   const inMemory = options.file === ':memory:' || options.file === '';
