@@ -38,7 +38,7 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
       assert.equal(code, 0, stderr);
       const results = JSON.parse(readFileSync(json, 'utf8')) as {
         compare: Summary[];
-        memory: { idle: number; minutes: number[]; failed: number };
+        memory: { idle: number; periods: Array<{ end: number; median: number; peak: number }>; failed: number };
         scale: Array<{ dialect: string; sizes: Array<{ grants: number; summaries: Summary[] }> }>;
         signin: Summary;
       };
@@ -66,7 +66,10 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
         assert.ok((row(server, scenario)?.requests ?? 0) > 0, `${server} ${scenario} was measured`);
       }
 
-      assert.ok(results.memory.idle > 0 && results.memory.minutes.length === 3, 'memory: idle and three load periods');
+      assert.ok(results.memory.idle > 0 && results.memory.periods.length === 3, 'memory: idle and three load periods');
+      for (const { end, median, peak } of results.memory.periods) {
+        assert.ok(end > 0 && median > 0 && peak >= median && peak >= end, 'memory: each period read during and at its end');
+      }
       assert.equal(results.memory.failed, 0);
 
       assert.deepEqual(

@@ -232,8 +232,11 @@ export function sqliteDialect(options: SqliteOptions): SqliteDialect {
   // The durable setting syncs the WAL itself, off the event loop (see above).
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
-  // A group commit's savepoints keep a journal of the pages each unit changes; as a file
-  // (the default) it was created and deleted by every batch, six system calls and its writes.
+  // A group commit's savepoints keep a journal of the pages each unit changes. By default
+  // SQLite spills it past 64 KiB to a file in the system's temporary directory, created and
+  // deleted by every such batch: six system calls and its writes, and a failed write where
+  // that directory is read-only (a container's root file system) although the data
+  // directory is not. In memory it costs some malloc calls instead (bench/ANALYSIS.md).
   database.pragma('temp_store = MEMORY');
   database.pragma('busy_timeout = 5000');
   const inMemory = options.file === ':memory:' || options.file === '';
