@@ -148,7 +148,7 @@ async function compare(withPostgres: boolean): Promise<{ summaries: Summary[]; v
             unsupported.add(`${server.name}/${scenario}`);
             continue;
           }
-          log(`round ${round + 1} ${server.name} ${scenario}: ${number(result.requestsPerSecond)} req/s, ${result.failed} failed${result.failed ? ` ${JSON.stringify({ statuses: result.statuses, errors: result.errors, timeouts: result.timeouts })}` : ""}`);
+          log(`round ${round + 1} ${server.name} ${scenario}: ${number(result.requestsPerSecond)} req/s, ${result.failed} failed${result.failed ? ` ${JSON.stringify({ statuses: result.statuses, errors: result.errors, timeouts: result.timeouts })}` : ''}`);
           const key = `${server.name}/${scenario}`;
           const row = rows.get(key) ?? { server: server.name, scenario, rounds: [] };
           row.rounds.push(result);
@@ -179,17 +179,18 @@ interface PeriodMemory {
  * happens to be (measured: 216, 165, then 211 MiB in three periods of one
  * run); the median over the period does not, and a leak still raises it.
  */
-async function sampledMemory(pid: number, load: Promise<unknown>): Promise<PeriodMemory> {
+async function sampledMemory<T>(pid: number, load: Promise<T>): Promise<{ result: T; memory: PeriodMemory }> {
   const samples: number[] = [];
   const timer = setInterval(() => samples.push(residentBytes(pid)), smoke ? 50 : 1000);
+  let result: T;
   try {
-    await load;
+    result = await load;
   } finally {
     clearInterval(timer);
   }
   const end = residentBytes(pid);
   samples.push(end);
-  return { end, median: median(samples), peak: Math.max(...samples) };
+  return { result, memory: { end, median: median(samples), peak: Math.max(...samples) } };
 }
 
 async function memory(): Promise<{ idle: number; periods: PeriodMemory[]; failed: number; verdict: Verdict }> {
@@ -204,11 +205,7 @@ async function memory(): Promise<{ idle: number; periods: PeriodMemory[]; failed
     const periods: PeriodMemory[] = [];
     let failed = 0;
     for (let period = 0; period < 3; period += 1) {
-      let result: LoadResult | undefined;
-      const load = measurer.measure(target, 'refresh_chain', settings.memorySeconds).then((measured) => {
-        result = measured as LoadResult;
-      });
-      const memory = await sampledMemory(target.pid as number, load);
+      const { result, memory } = await sampledMemory(target.pid as number, measurer.measure(target, 'refresh_chain', settings.memorySeconds));
       const { requestsPerSecond, failed: periodFailed } = result as LoadResult;
       failed += periodFailed;
       periods.push(memory);
