@@ -128,6 +128,7 @@ export interface AccessToken {
   scopes: string[];
   createdAt: number;
   expiresAt: number;
+  /** When the token, or the grant it was issued from, was revoked (the earlier of the two). */
   revokedAt: number | null;
   /** For a JWT access token, the kid of the key that signed it; null or absent for an opaque token. */
   signingKeyId?: string | null;
@@ -154,5 +155,6 @@ export interface RefreshToken {
   expiresAt: number;
   /** Set when the token was exchanged for a successor (rotation). */
   rotatedAt: number | null;
+  /** When the token, or the grant it was issued from, was revoked (the earlier of the two). */
   revokedAt: number | null;
 }

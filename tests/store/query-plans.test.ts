@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { CompiledQuery, sql } from 'kysely';
+import { hashCredential } from '../../src/core/secrets.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, testApp, tokenRequest } from '../support/agent.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -136,6 +137,33 @@ for (const dialect of await dialects()) {
         [...sent.keys()].map((text) => /from "(\w+)"/.exec(text)?.[1]),
         ['clients', 'access_tokens'],
       );
+    });
+
+    test("revoking a grant (a user's disconnect, reuse detection) uses indexes only", async () => {
+      const { client, secret } = await makeClient(store, { name: 'Revoked App' });
+      const redirect = await runBrowserFlow(new Agent(app), { clientId: client.id });
+      const exchanged = await tokenRequest(
+        app,
+        { grant_type: 'authorization_code', code: redirect.searchParams.get('code') as string, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER },
+        { authorization: basic(client.id, secret) },
+      );
+      assert.equal(exchanged.statusCode, 200, exchanged.body);
+      const found = await store.findRefreshToken(hashCredential(exchanged.json().refresh_token));
+      assert.ok(found);
+      sent.clear();
+      capturing = true;
+      await store.revokeGrant(found.record.grantId, Date.now(), 'test');
+      capturing = false;
+      const statements = [...sent.values()].filter((query) => !/^(begin|commit|rollback|savepoint|release)\b/i.test(query.sql));
+      assert.ok(statements.length > 0);
+      const problems: string[] = [];
+      for (const query of statements) {
+        const found = await scans(store, query);
+        if (found.length > 0) problems.push(`scan of ${found.join(', ')}: ${query.sql}`);
+      }
+      assert.deepEqual(problems, []);
+      const me = await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${exchanged.json().access_token}` } });
+      assert.equal(me.statusCode, 401, 'the access token is revoked with its grant');
     });
 
     test('the check itself sees a scan where no index serves', async () => {

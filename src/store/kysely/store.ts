@@ -102,6 +102,15 @@ function joinedGrant(row: { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[
   });
 }
 
+/**
+ * When a token stopped being usable by revocation: its own, or its grant's.
+ * revokeGrant writes the grant's row only; a token is revoked through it.
+ */
+function revokedWithGrant(own: number | null, grant: number | null): number | null {
+  if (own === null) return grant;
+  return grant === null ? own : Math.min(own, grant);
+}
+
 /** The grant if live, as a subquery: the condition of saveIssue's first write (SQLite). */
 function liveGrant(db: Kysely<Database> | Transaction<Database>, grantId: string) {
   return db.selectFrom('grants').select('id').where('id', '=', grantId).where('revoked_at', 'is', null);
@@ -176,7 +185,9 @@ const HOT = {
       .where('consumed_at', 'is', null)
       .where(({ exists }) => exists(liveGrant(db, grantId))),
   ),
-  findAccessToken: prepared(1, (db, hash: string) => db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hash)),
+  findAccessToken: prepared(1, (db, hash: string) =>
+    db.selectFrom('access_tokens as t').innerJoin('grants as g', 'g.id', 't.grant_id').selectAll('t').select('g.revoked_at as g_revoked_at').where('t.token_hash', '=', hash),
+  ),
   findRefreshToken: prepared(1, (db, hash: string) =>
     db.selectFrom('refresh_tokens as t').innerJoin('grants as g', 'g.id', 't.grant_id').selectAll('t').select(GRANT_AS_G).where('t.token_hash', '=', hash),
   ),
@@ -670,6 +681,12 @@ export class KyselyStore implements Store {
     });
   }
 
+  /**
+   * The grant's tokens are revoked with it by its row alone: every token lookup
+   * joins its grant (findAccessToken, findRefreshToken). The token tables keep
+   * no index by grant (migration 0006), which every token written would pay
+   * for on a random page; a token written after this commits reads revoked too.
+   */
   async revokeGrant(grantId: string, now: number, reason: string): Promise<void> {
     await this.transaction(async (tx) => {
       const db = (tx as KyselyStore).db;
@@ -679,14 +696,6 @@ export class KyselyStore implements Store {
         .where('id', '=', grantId)
         .where('revoked_at', 'is', null)
         .execute();
-      for (const table of ['access_tokens', 'refresh_tokens'] as const) {
-        await db
-          .updateTable(table)
-          .set({ revoked_at: now })
-          .where('grant_id', '=', grantId)
-          .where('revoked_at', 'is', null)
-          .execute();
-      }
       // Unused codes of the grant become unusable too.
       await db
         .updateTable('authorization_codes')
@@ -809,7 +818,7 @@ export class KyselyStore implements Store {
       scopes: spaced(row.scopes),
       createdAt: row.created_at,
       expiresAt: row.expires_at,
-      revokedAt: row.revoked_at,
+      revokedAt: revokedWithGrant(row.revoked_at, row.g_revoked_at),
       signingKeyId: row.signing_key_id,
     };
   }
@@ -825,7 +834,7 @@ export class KyselyStore implements Store {
       createdAt: row.created_at,
       expiresAt: row.expires_at,
       rotatedAt: row.rotated_at,
-      revokedAt: row.revoked_at,
+      revokedAt: revokedWithGrant(row.revoked_at, row.g_revoked_at),
     };
     return { record, grant: joinedGrant(row) };
   }

@@ -43,10 +43,10 @@ function compose(spends: Spends, touch: boolean, refresh: boolean): Statement {
   const getters: Array<(bound: Bound) => unknown> = [];
   const $ = (get: (bound: Bound) => unknown): string => `$${getters.push(get)}`;
   const spentHash = ({ issue: { spends: what } }: Bound) => (what && 'codeHash' in what ? what.codeHash : what?.refreshTokenHash);
-  // The grant is locked first, before any token row, as revokeGrant locks it
-  // first: the two cannot deadlock. A revocation that commits first leaves no
-  // live grant here (nothing is written); one that commits after waits for
-  // this statement and then revokes its tokens too. Concurrent responses on one
+  // The grant is locked first, before any token row; revokeGrant writes only
+  // the grant's row. A revocation that commits first leaves no live grant here
+  // (nothing is written); one that commits after waits for this statement, and
+  // its tokens are revoked with the grant (every token lookup joins it). Concurrent responses on one
   // grant share the lock, but the one that records the grant's use takes it
   // for update: two sharers that both then updated the row would deadlock.
   const ctes = [

@@ -9,6 +9,7 @@ import { presets } from './0002-presets.js';
 import { standards } from './0003-standards.js';
 import { web } from './0004-web.js';
 import { admin } from './0005-admin.js';
+import { tokensByGrant } from './0006-tokens-by-grant.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0003_standards': standards,
   '0004_web': web,
   '0005_admin': admin,
+  '0006_tokens_by_grant': tokensByGrant,
 };
 
 export class LatchkeyMigrations implements MigrationProvider {
