@@ -9,7 +9,7 @@ import { LatchkeyMigrations } from '../../src/store/kysely/migrations/index.js';
 import type { Database } from '../../src/store/kysely/schema.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { migrateToLatest, openStore } from '../../src/store/open.js';
-import { dialects, type TestDatabase } from '../support/databases.js';
+import { dialects, indexNames, type TestDatabase } from '../support/databases.js';
 
 const T = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -28,13 +28,7 @@ for (const dialect of await dialects()) {
       await sql`insert into access_tokens (token_hash, grant_id, client_id, user_id, account_id, scopes, created_at, expires_at, revoked_at) values (${`at_${suffix}`}, ${grantId}, 'lkc_1', 'usr_1', 'acc_1', 'read', ${T}, ${T + HOUR}, ${revokedAt})`.execute(db);
       await sql`insert into refresh_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at, revoked_at) values (${`rt_${suffix}`}, ${grantId}, 'lkc_1', 'read', ${T}, ${T + HOUR}, ${revokedAt})`.execute(db);
     }
-    async function indexesOf(table: string): Promise<string[]> {
-      const query =
-        dialect.name === 'sqlite'
-          ? sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = ${table} and sql is not null`
-          : sql<{ name: string }>`select indexname as name from pg_indexes where tablename = ${table} and indexname not like '%_pkey'`;
-      return (await query.execute(db)).rows.map((row) => row.name).sort();
-    }
+    const indexesOf = (table: string) => indexNames(db as Kysely<unknown>, store.dialect, table);
     /** The token rows' own revoked_at, as stored. */
     async function storedRevokedAt(suffix: string): Promise<Array<number | null>> {
       const access = await sql<{ revoked_at: number | string | null }>`select revoked_at from access_tokens where token_hash = ${`at_${suffix}`}`.execute(db);

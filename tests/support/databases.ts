@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest, openStore, type StoreOptions } from '../../src/store/open.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
@@ -127,4 +128,13 @@ export async function dialects(): Promise<DialectCase[]> {
       create: createPostgres,
     },
   ];
+}
+
+/** The names of a table's indexes, sorted, primary keys left out (SQLite's implicit ones too). */
+export async function indexNames(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres', table: string): Promise<string[]> {
+  const query =
+    dialect === 'sqlite'
+      ? sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = ${table} and sql is not null`
+      : sql<{ name: string }>`select indexname as name from pg_indexes where tablename = ${table} and indexname not like '%_pkey'`;
+  return (await query.execute(db)).rows.map((row) => row.name).sort();
 }

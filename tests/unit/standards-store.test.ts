@@ -9,7 +9,7 @@ import { LatchkeyMigrations } from '../../src/store/kysely/migrations/index.js';
 import type { Database } from '../../src/store/kysely/schema.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { migrateToLatest, openStore } from '../../src/store/open.js';
-import { dialects, type TestDatabase } from '../support/databases.js';
+import { dialects, indexNames, type TestDatabase } from '../support/databases.js';
 
 const T = 1_700_000_000_000;
 
@@ -46,13 +46,7 @@ for (const dialect of await dialects()) {
       await database?.drop();
     });
 
-    async function indexesOf(table: string): Promise<string[]> {
-      const query =
-        dialect.name === 'sqlite'
-          ? sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = ${table} and sql is not null`
-          : sql<{ name: string }>`select indexname as name from pg_indexes where tablename = ${table} and indexname not like '%_pkey'`;
-      return (await query.execute(db)).rows.map((row) => row.name).sort();
-    }
+    const indexesOf = (table: string) => indexNames(db as Kysely<unknown>, store.dialect, table);
 
     test('every existing row survives, with its values', async () => {
       const grant = await store.findGrant('grt_1');
