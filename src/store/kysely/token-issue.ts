@@ -46,9 +46,10 @@ function compose(spends: Spends, touch: boolean, refresh: boolean): Statement {
   // The grant is locked first, before any token row; revokeGrant writes only
   // the grant's row. A revocation that commits first leaves no live grant here
   // (nothing is written); one that commits after waits for this statement, and
-  // its tokens are revoked with the grant (every token lookup joins it). Concurrent responses on one
-  // grant share the lock, but the one that records the grant's use takes it
-  // for update: two sharers that both then updated the row would deadlock.
+  // the tokens it wrote are revoked with the grant (every token lookup joins
+  // it). Concurrent responses on one grant share the lock, but the one that
+  // records the grant's use takes it for update: two sharers that both then
+  // updated the row would deadlock.
   const ctes = [
     `live_grant AS (SELECT FROM grants WHERE id = ${$((b) => b.issue.grant.id)} AND revoked_at IS NULL
       FOR ${touch ? 'NO KEY UPDATE' : 'SHARE'})`,

@@ -5,10 +5,10 @@
  * Every token written entered `access_tokens_grant` or `refresh_tokens_grant`
  * at its grant's place: a random page of a large index, written whole to the
  * WAL at each commit. On SQLite those two indexes were 14.4 of a rotating
- * refresh's 26.5 KiB written and some 23 of its 60 µs of storage work at 20,000
- * grants (bench/floor.ts; bench/ANALYSIS.md, eighth pass). Their one reader was revokeGrant, which
- * marked each of the grant's tokens; a token lookup now joins its grant
- * instead, so revoking a grant writes one row.
+ * refresh's 26.5 KiB written and some 23 of its 60 µs of storage work at
+ * 20,000 grants (bench/floor.ts; bench/ANALYSIS.md, eighth pass). Their one
+ * reader was revokeGrant, which marked each of the grant's tokens; a token
+ * lookup now joins its grant instead, so revoking a grant writes one row.
  *
  * The foreign keys stay. Nothing in Latchkey deletes a grant (clients are
  * tombstoned, users locked); a grant deleted by hand still takes its tokens
