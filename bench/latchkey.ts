@@ -6,9 +6,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { s256 } from '../src/core/pkce.js';
@@ -28,6 +30,7 @@ const SCOPE = 'read';
 const VERIFIER = 'bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFG';
 const PASSWORD = 'correct-horse-battery-staple-42';
 const BATCH = 500;
+const COLLECT_ON_SIGNAL = fileURLToPath(new URL('./servers/collect-on-signal.cjs', import.meta.url));
 let built = false;
 
 /**
@@ -76,6 +79,8 @@ export class LatchkeyTarget implements BenchServer {
   private jwt!: Registered;
   private resourceServer!: Registered;
   private stopServer: (() => Promise<void>) | undefined;
+  /** Where collect-on-signal.cjs writes its report. */
+  private memoryReport: string | undefined;
   pid: number | undefined;
   url = '';
 
@@ -88,6 +93,8 @@ export class LatchkeyTarget implements BenchServer {
       profileDir?: string | undefined;
       /** A command the server runs under (valgrind, for bench/instructions.ts). */
       launcher?: readonly string[];
+      /** Preload servers/collect-on-signal.cjs, for `memoryAfterCollection()`. */
+      collectOnSignal?: boolean;
     },
   ) {
     this.name = `latchkey-${dialect}`;
@@ -135,13 +142,18 @@ export class LatchkeyTarget implements BenchServer {
   async start(): Promise<void> {
     // --cpu-prof: a V8 profile written when the server exits (SIGTERM), for `npm run bench -- --profile DIR`.
     const profile = this.options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.options.profileDir}`] : [];
+    const collector = this.options.collectOnSignal ? ['--expose-gc', '--require', COLLECT_ON_SIGNAL] : [];
     buildOnce();
-    const args = [...profile, 'dist/main.js', 'serve', '--port', String(this.options.port), '--host', '127.0.0.1'];
+    const args = [...profile, ...collector, 'dist/main.js', 'serve', '--port', String(this.options.port), '--host', '127.0.0.1'];
     if (this.databaseUrl) args.push('--database-url', this.databaseUrl);
     else args.push('--data-dir', this.dataDir as string);
     // The flags above choose the database; none from the environment may override them.
     const env: Record<string, string | undefined> = { ...process.env, ...this.options.env };
     for (const name of ['DATABASE_URL', 'LATCHKEY_DATABASE_URL', 'LATCHKEY_DATA_DIR', 'PORT', 'LATCHKEY_PORT']) delete env[name];
+    if (this.options.collectOnSignal) {
+      this.memoryReport ??= join(mkdtempSync(join(tmpdir(), 'latchkey-bench-memory-')), 'usage.json');
+      env.LATCHKEY_BENCH_MEMORY_REPORT = this.memoryReport;
+    }
     const child = spawn(...nodeCommand(this.options.cpu, args, this.options.launcher), { stdio: ['ignore', 'ignore', 'inherit'], env });
     this.pid = child.pid;
     this.url = `http://127.0.0.1:${this.options.port}`;
@@ -397,6 +409,22 @@ export class LatchkeyTarget implements BenchServer {
     return Number(row.n);
   }
 
+  /**
+   * The server's memory right after a full garbage collection, asked of the
+   * preloaded collect-on-signal.cjs (the target must have `collectOnSignal`).
+   */
+  async memoryAfterCollection(): Promise<NodeJS.MemoryUsage> {
+    const report = this.memoryReport;
+    if (report === undefined || this.pid === undefined) throw new TypeError('memoryAfterCollection() needs a started target with collectOnSignal');
+    rmSync(report, { force: true });
+    process.kill(this.pid, 'SIGUSR2');
+    for (let waited = 0; waited < 30_000; waited += 20) {
+      if (existsSync(report)) return JSON.parse(readFileSync(report, 'utf8')) as NodeJS.MemoryUsage;
+      await sleep(20);
+    }
+    throw new Error(`${this.name} wrote no memory report within 30 s`);
+  }
+
   async stop(): Promise<void> {
     await this.stopServer?.();
     this.stopServer = undefined;
@@ -412,6 +440,7 @@ export class LatchkeyTarget implements BenchServer {
       await admin.end();
     }
     if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.memoryReport) rmSync(join(this.memoryReport, '..'), { recursive: true, force: true });
   }
 }
 
