@@ -43,7 +43,7 @@ export async function startServer(requested: Config): Promise<RunningServer> {
   // The issuer is derived from the port when not configured, so port 0 is resolved first.
   const config = requested.port === 0 && !requested.issuer ? { ...requested, port: await freePort(requested.host) } : requested;
   const metrics = createMetrics({ processMetrics: true });
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sqliteSynchronous: config.sqliteSynchronous, poolSize: config.databasePoolSize, onQuery: metrics.observeQuery, partiesCacheMs: config.resourceGuardCacheSeconds * 1000 });
+  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sqliteSynchronous: config.sqliteSynchronous, poolSize: config.databasePoolSize, onQuery: metrics.observeQuery, partiesCacheMs: config.resourceGuardCacheSeconds * 1000, clientCacheMs: config.clientCacheSeconds * 1000 });
   try {
     // Several instances may start at once on one database: one at a time migrates and bootstraps.
     const firstRun = await withStartupLock(store, async () => {

@@ -86,7 +86,15 @@ export const configSchema = z
       .max(3600)
       .default(5)
       .describe(
-        'How long the resource guard reuses a token\'s client, user and account once loaded, seconds (0: load them on every request). Changes made through this instance apply at once; those of other instances or the CLI within this time. Token validity is never cached.',
+        'How long the resource guard reuses a token\'s client, user and account once loaded, seconds (0: load them on every request). Changes made through this instance apply at once, and on PostgreSQL those of other instances and the CLI too (LISTEN/NOTIFY); on SQLite those of other processes within this time. Token validity is never cached.',
+      ),
+    clientCacheSeconds: z.coerce
+      .number()
+      .min(0)
+      .max(3600)
+      .default(30)
+      .describe(
+        'PostgreSQL: how long a client and its secrets are reused once loaded for client authentication, seconds (0: load them on every request). Every change made through Latchkey (any instance, the CLI) empties every instance\'s cache as it commits (LISTEN/NOTIFY), and nothing is served while an instance is not listening; this bounds only changes written to the database by hand. SQLite does not cache clients.',
       ),
     redisUrl: z
       .string()
@@ -164,6 +172,7 @@ export const ENV_VARS: Record<string, keyof Config> = {
   LATCHKEY_SIGNING_KEY_ROTATION_SECONDS: 'signingKeyRotationSeconds',
   LATCHKEY_JWT_ONLINE_CHECK: 'jwtOnlineCheck',
   LATCHKEY_RESOURCE_GUARD_CACHE_SECONDS: 'resourceGuardCacheSeconds',
+  LATCHKEY_CLIENT_CACHE_SECONDS: 'clientCacheSeconds',
   LATCHKEY_REDIS_URL: 'redisUrl',
   LATCHKEY_BRAND_NAME: 'brandName',
   LATCHKEY_BRAND_LOGO_URL: 'brandLogoUrl',

@@ -7,8 +7,9 @@ import { type Dialect, LatchkeyMigrations } from './kysely/migrations/index.js';
 import { withPreparedStatements } from './kysely/pg-prepared.js';
 import { sqliteDialect } from './kysely/sqlite-driver.js';
 import type { Database } from './kysely/schema.js';
-import { PartiesCache } from './kysely/parties-cache.js';
-import { DEFAULT_PARTIES_CACHE_MS, KyselyStore, type Parties } from './kysely/store.js';
+import { ChangeListener } from './kysely/pg-changes.js';
+import { ReadCache } from './kysely/read-cache.js';
+import { DEFAULT_CLIENT_CACHE_MS, DEFAULT_PARTIES_CACHE_MS, KyselyStore, type LoadedClient, type Parties, type StoreCaches } from './kysely/store.js';
 
 export interface StoreOptions {
   /** SQLite durability (default full: every commit synced). */
@@ -22,8 +23,10 @@ export interface StoreOptions {
   poolSize?: number | undefined;
   /** Called with each query's duration (Kysely's log): metrics. */
   onQuery?: ((event: LogEvent) => void) | undefined;
-  /** How long a token's client, user and account may be reused once loaded, ms (0: never; see parties-cache.ts). */
+  /** How long a token's client, user and account may be reused once loaded, ms (0: never; see KyselyStore.findParties). */
   partiesCacheMs?: number | undefined;
+  /** PostgreSQL: how long a client and its secrets may be reused once loaded, ms (0: never; see KyselyStore.findClientWithSecrets). */
+  clientCacheMs?: number | undefined;
 }
 
 export function dialectOf(options: StoreOptions): Dialect {
@@ -38,8 +41,20 @@ const pgTypes = {
 
 export function openStore(options: StoreOptions): KyselyStore {
   const dialect = dialectOf(options);
-  const caches = { parties: new PartiesCache<Parties>(options.partiesCacheMs ?? DEFAULT_PARTIES_CACHE_MS) };
+  const caches: StoreCaches = { parties: new ReadCache<Parties>(options.partiesCacheMs ?? DEFAULT_PARTIES_CACHE_MS) };
   if (dialect === 'postgres') {
+    const clients = new ReadCache<LoadedClient>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS);
+    // Nothing is served from it until the listener hears every change (pg-changes.ts).
+    clients.suspend();
+    caches.clients = clients;
+    caches.changes = new ChangeListener(() => new pg.Client({ connectionString: options.databaseUrl, keepAlive: true }), {
+      changed: () => {
+        caches.parties.invalidate();
+        clients.invalidate();
+      },
+      listening: () => clients.resume(),
+      lost: () => clients.suspend(),
+    });
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,

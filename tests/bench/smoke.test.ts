@@ -38,7 +38,12 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
       assert.equal(code, 0, stderr);
       const results = JSON.parse(readFileSync(json, 'utf8')) as {
         compare: Summary[];
-        memory: { idle: number; periods: Array<{ end: number; median: number; peak: number }>; failed: number };
+        memory: {
+          idle: { rss: number; heapUsed: number };
+          periods: Array<{ end: number; median: number; peak: number; collected: { rss: number; heapUsed: number } }>;
+          failed: number;
+          verdicts: Array<{ met: boolean }>;
+        };
         scale: Array<{ dialect: string; sizes: Array<{ grants: number; summaries: Summary[] }> }>;
         signin: Summary;
       };
@@ -66,10 +71,12 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
         assert.ok((row(server, scenario)?.requests ?? 0) > 0, `${server} ${scenario} was measured`);
       }
 
-      assert.ok(results.memory.idle > 0 && results.memory.periods.length === 3, 'memory: idle and three load periods');
-      for (const { end, median, peak } of results.memory.periods) {
+      assert.ok(results.memory.idle.rss > 0 && results.memory.idle.heapUsed > 0 && results.memory.periods.length === 3, 'memory: idle and three load periods');
+      for (const { end, median, peak, collected } of results.memory.periods) {
         assert.ok(end > 0 && median > 0 && peak >= median && peak >= end, 'memory: each period read during and at its end');
+        assert.ok(collected.rss > 0 && collected.heapUsed > 0 && collected.heapUsed < collected.rss, 'memory: each period read after a full collection');
       }
+      assert.deepEqual(results.memory.verdicts.map((verdict) => typeof verdict.met), ['boolean', 'boolean'], 'memory: the live heap and resident set verdicts');
       assert.equal(results.memory.failed, 0);
 
       assert.deepEqual(

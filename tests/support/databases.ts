@@ -22,7 +22,7 @@ export interface TestDatabase {
   /** For SQLite, the file. */
   sqliteFile: string | undefined;
   /** Opens (another) migrated store on this database, with these of the store's options. */
-  open(options?: Pick<StoreOptions, 'partiesCacheMs' | 'onQuery'>): Promise<KyselyStore>;
+  open(options?: Pick<StoreOptions, 'partiesCacheMs' | 'clientCacheMs' | 'onQuery'>): Promise<KyselyStore>;
   drop(): Promise<void>;
 }
 

@@ -58,7 +58,7 @@ export class KyselyAdminRepository implements AdminRepository {
     private readonly db: Db,
     private readonly dialect: Dialect,
     /** The store it belongs to: its caches learn of the changes made here. */
-    private readonly store: Pick<KyselyStore, 'afterCommit' | 'partiesChanged'>,
+    private readonly store: Pick<KyselyStore, 'afterCommit' | 'rowsChanged'>,
   ) {}
 
   private atomically<T>(work: (db: Db) => Promise<T>): Promise<T> {
@@ -130,7 +130,7 @@ export class KyselyAdminRepository implements AdminRepository {
         .where('id', '=', clientId)
         .where('destroyed_at', 'is', null)
         .executeTakeFirst();
-      this.store.partiesChanged();
+      await this.store.rowsChanged(db);
       if (tombstoned.numUpdatedRows === 0n) return undefined;
       const grants = await db
         .updateTable('grants')
@@ -364,7 +364,7 @@ export class KyselyAdminRepository implements AdminRepository {
 
   async setUserLocked(userId: string, lockedAt: number | null, now: number): Promise<boolean> {
     const result = await this.db.updateTable('users').set({ locked_at: lockedAt, updated_at: now }).where('id', '=', userId).executeTakeFirst();
-    this.store.partiesChanged();
+    await this.store.rowsChanged(this.db);
     return result.numUpdatedRows > 0n;
   }
 

@@ -32,7 +32,8 @@ import {
 import type { AdminRepository } from '../admin.js';
 import { KyselyAdminRepository } from './admin.js';
 import { GroupCommit } from './group-commit.js';
-import { deepFreeze, PartiesCache } from './parties-cache.js';
+import { type ChangeListener, CHANGES_CHANNEL } from './pg-changes.js';
+import { deepFreeze, ReadCache } from './read-cache.js';
 import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
 import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, REFRESH_TOKEN_COLUMNS, spaced, toClient, toUser } from './rows.js';
@@ -129,7 +130,7 @@ const HOT = {
         join.onRef('s.client_id', '=', 'c.id').on((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', now)])),
       )
       .selectAll('c')
-      .select('s.secret_hash as s_secret_hash')
+      .select(['s.secret_hash as s_secret_hash', 's.expires_at as s_expires_at'])
       .where('c.id', '=', id)
       .where('c.destroyed_at', 'is', null),
   ),
@@ -242,13 +243,29 @@ export interface StoreHooks {
 
 export type Parties = Awaited<ReturnType<Store['findParties']>>;
 
-/** Process-wide caches, shared by a store and its transactions. */
-export interface StoreCaches {
-  parties: PartiesCache<Parties>;
+/** A client with its secrets as loaded, for the cache: each secret's hash and when it expires (null: never). */
+export interface LoadedClient {
+  client: Client;
+  secrets: ReadonlyArray<{ hash: string; expiresAt: number | null }>;
 }
 
-/** How long loaded parties are reused when the opener does not say (see parties-cache.ts). */
+/** Process-wide caches, shared by a store and its transactions. */
+export interface StoreCaches {
+  parties: ReadCache<Parties>;
+  /** Clients with their secrets (PostgreSQL only, where `changes` tells of other processes' changes). */
+  clients?: ReadCache<LoadedClient> | undefined;
+  /** Tells this process of changes committed by others (PostgreSQL). */
+  changes?: ChangeListener | undefined;
+}
+
+/** How long loaded parties are reused when the opener does not say. */
 export const DEFAULT_PARTIES_CACHE_MS = 5_000;
+
+/** How long a client and its secrets are reused when the opener does not say (PostgreSQL). */
+export const DEFAULT_CLIENT_CACHE_MS = 30_000;
+
+/** `NOTIFY` for pg-changes.ts, compiled once. */
+const NOTIFY_CHANGE = sql`select pg_notify(${CHANGES_CHANNEL}, '')`;
 
 export class KyselyStore implements Store {
   /** SQLite's transactions, batched into shared commits (see group-commit.ts). */
@@ -258,7 +275,7 @@ export class KyselyStore implements Store {
     readonly db: Kysely<Database> | Transaction<Database>,
     readonly dialect: Dialect,
     readonly hooks: StoreHooks = { audit: new Set() },
-    readonly caches: StoreCaches = { parties: new PartiesCache(DEFAULT_PARTIES_CACHE_MS) },
+    readonly caches: StoreCaches = { parties: new ReadCache(DEFAULT_PARTIES_CACHE_MS) },
   ) {
     if (dialect === 'sqlite' && !db.isTransaction) {
       this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks, caches));
@@ -273,7 +290,7 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * Runs a transaction; if it emptied the parties cache, empties it again once
+   * Runs a transaction; if it emptied the caches, empties them again once
    * committed: a lookup between the change and the commit read the old rows.
    */
   async afterCommit<T>(run: () => Promise<T>): Promise<T> {
@@ -282,13 +299,24 @@ export class KyselyStore implements Store {
     try {
       return await run();
     } finally {
-      if (parties.generation !== generation) parties.invalidate();
+      if (parties.generation !== generation) this.emptyCaches();
     }
   }
 
-  /** After a change to a client, user or account (see parties-cache.ts). */
-  partiesChanged(): void {
+  /**
+   * After a change to a client, its secrets, a user or an account: empties
+   * this process's caches and, on PostgreSQL, tells the other processes
+   * (pg-changes.ts). Pass the transaction the change was made in, if any, so
+   * that the others hear of it when it commits.
+   */
+  async rowsChanged(db: Kysely<Database> | Transaction<Database> = this.db): Promise<void> {
+    this.emptyCaches();
+    if (this.dialect === 'postgres') await NOTIFY_CHANGE.execute(db);
+  }
+
+  private emptyCaches(): void {
     this.caches.parties.invalidate();
+    this.caches.clients?.invalidate();
   }
 
   /** Calls `listener` with each audit event recorded from now on; returns the unsubscribe. */
@@ -298,7 +326,9 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (!this.db.isTransaction) await (this.db as Kysely<Database>).destroy();
+    if (this.db.isTransaction) return;
+    await this.caches.changes?.close();
+    await (this.db as Kysely<Database>).destroy();
   }
 
   /** The operator's queries (admin console, admin API, CLI), in this store's transaction if any. */
@@ -313,12 +343,47 @@ export class KyselyStore implements Store {
     return row && toClient(row);
   }
 
+  /**
+   * On PostgreSQL, a client and its secrets are reused once loaded: client
+   * authentication precedes every token request, and the lookup was one of a
+   * refresh's three round trips. A change made through any process empties
+   * the cache of every other as it commits (pg-changes.ts); while this process
+   * is not listening for those, nothing is served from it. So a secret rotated
+   * out, or a client destroyed, stops working everywhere within the
+   * notification's delivery, not the cache's lifetime; the lifetime bounds only
+   * a change written to the database by hand, or a listener cut off without a
+   * word. Each secret's expiry is checked at `now`, cached or not. SQLite has
+   * no such notifications, and its lookup is local: it is not cached there.
+   */
   async findClientWithSecrets(clientId: string, now: number): Promise<{ client: Client; secretHashes: string[] } | undefined> {
-    // One row per active secret (one with a null hash when there is none).
+    const { clients, changes } = this.caches;
+    let loaded: LoadedClient | undefined;
+    // Inside a transaction, reads see the transaction's own writes: no cache.
+    if (clients === undefined || this.db.isTransaction) {
+      loaded = await this.loadClient(clientId, now);
+    } else {
+      changes?.start();
+      loaded = clients.get(clientId);
+      if (loaded === undefined) {
+        const generation = clients.generation;
+        loaded = await this.loadClient(clientId, now);
+        // Shared by requests, so frozen against a caller's edits.
+        if (loaded) clients.set(clientId, deepFreeze(loaded), generation);
+      }
+    }
+    if (!loaded) return undefined;
+    return { client: loaded.client, secretHashes: loaded.secrets.flatMap((secret) => (secret.expiresAt === null || secret.expiresAt > now ? [secret.hash] : [])) };
+  }
+
+  private async loadClient(clientId: string, now: number): Promise<LoadedClient | undefined> {
+    // One row per secret valid at `now` (one with a null hash when there is none).
     const { rows } = await HOT.findClientWithSecrets.execute(this.db, this.dialect, clientId, now);
     const first = rows[0];
     if (!first) return undefined;
-    return { client: toClient(first), secretHashes: rows.flatMap((row) => (row.s_secret_hash === null ? [] : [row.s_secret_hash])) };
+    return {
+      client: toClient(first),
+      secrets: rows.flatMap((row) => (row.s_secret_hash === null ? [] : [{ hash: row.s_secret_hash, expiresAt: row.s_expires_at }])),
+    };
   }
 
   async createClient(client: NewClient, secretHash: string | null, now: number): Promise<Client> {
@@ -375,7 +440,7 @@ export class KyselyStore implements Store {
     if (changes.accessTokenFormat !== undefined) values.access_token_format = changes.accessTokenFormat;
     if (changes.isResourceServer !== undefined) values.is_resource_server = changes.isResourceServer ? 1 : 0;
     const result = await this.db.updateTable('clients').set(values).where('id', '=', clientId).where('destroyed_at', 'is', null).executeTakeFirst();
-    this.partiesChanged();
+    await this.rowsChanged();
     if (result.numUpdatedRows === 0n) return undefined;
     return this.findClient(clientId);
   }
@@ -393,6 +458,7 @@ export class KyselyStore implements Store {
         .insertInto('client_secrets')
         .values({ id: newId('cs_'), client_id: clientId, secret_hash: secretHash, created_at: now, expires_at: null })
         .execute();
+      await (tx as KyselyStore).rowsChanged();
     });
   }
 
@@ -454,7 +520,7 @@ export class KyselyStore implements Store {
       .where('id', '=', accountId)
       .where('partner_id', 'is', null)
       .execute();
-    this.partiesChanged();
+    await this.rowsChanged();
   }
 
   // ---- Users and accounts ----------------------------------------------------
@@ -531,10 +597,25 @@ export class KyselyStore implements Store {
     return rows.map((row) => ({ id: row.id, name: row.name, kind: row.kind, partnerId: row.partner_id, createdAt: row.created_at }));
   }
 
+  /**
+   * The client, user and account behind an access token, reused for the
+   * cache's lifetime once loaded: a guarded route that loads them (`/api/me`)
+   * would otherwise join three tables on every call, which costs more than the
+   * rest of a JWT bearer check (measured: about 40% of the request).
+   *
+   * What it may serve stale: changes made through this process (a client
+   * updated or destroyed, a user locked, an account linked to a partner) empty
+   * it as they commit; on PostgreSQL so do other processes' (pg-changes.ts).
+   * Otherwise (SQLite's other processes, the CLI beside the server) a change
+   * arrives within the lifetime. Token validity is not cached: an opaque token
+   * is still looked up on every request, so revocation stays immediate; a
+   * destroyed client's tokens are revoked with it.
+   */
   async findParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Promise<Parties> {
     const { parties } = this.caches;
     // Inside a transaction, reads see the transaction's own writes: no cache.
     if (this.db.isTransaction || !parties.enabled) return this.loadParties(ids);
+    this.caches.changes?.start();
     const key = `${ids.clientId}\u0000${ids.userId ?? ''}\u0000${ids.accountId ?? ''}`;
     const cached = parties.get(key);
     if (cached !== undefined) return cached;

@@ -1,11 +1,11 @@
-/** The parties cache on its own: lifetime, invalidation, lookups that raced a change, bounds. */
+/** The read cache on its own: lifetime, invalidation, lookups that raced a change, suspension, bounds. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deepFreeze, PartiesCache } from '../../src/store/kysely/parties-cache.js';
+import { deepFreeze, ReadCache } from '../../src/store/kysely/read-cache.js';
 
 function cacheAt(ttlMs: number, capacity = 10) {
   const clock = { now: 1_000 };
-  return { clock, cache: new PartiesCache<string>(ttlMs, capacity, () => clock.now) };
+  return { clock, cache: new ReadCache<string>(ttlMs, capacity, () => clock.now) };
 }
 
 test('an entry is served until its lifetime ends, then dropped', () => {
@@ -43,6 +43,23 @@ test('a lifetime of 0 turns the cache off', () => {
   assert.equal(cache.get('k'), undefined);
 });
 
+test('suspended, it serves and stores nothing; resumed, it starts empty', () => {
+  const { cache } = cacheAt(5_000);
+  cache.set('k', 'before', cache.generation);
+  const began = cache.generation;
+  cache.suspend();
+  assert.equal(cache.enabled, false);
+  assert.equal(cache.get('k'), undefined);
+  cache.set('k', 'while suspended', cache.generation);
+  cache.resume();
+  assert.equal(cache.enabled, true);
+  assert.equal(cache.get('k'), undefined, 'nothing from before or during the suspension');
+  cache.set('k', 'read while suspended', began);
+  assert.equal(cache.get('k'), undefined, 'a lookup begun before the resumption is not stored');
+  cache.set('k', 'after', cache.generation);
+  assert.equal(cache.get('k'), 'after');
+});
+
 test('bounded: the oldest entry goes first', () => {
   const { cache } = cacheAt(5_000, 2);
   cache.set('a', '1', cache.generation);
@@ -52,9 +69,9 @@ test('bounded: the oldest entry goes first', () => {
 });
 
 test('programmer mistakes are TypeErrors', () => {
-  assert.throws(() => new PartiesCache(-1), TypeError);
-  assert.throws(() => new PartiesCache(Number.NaN), TypeError);
-  assert.throws(() => new PartiesCache(1000, 0), TypeError);
+  assert.throws(() => new ReadCache(-1), TypeError);
+  assert.throws(() => new ReadCache(Number.NaN), TypeError);
+  assert.throws(() => new ReadCache(1000, 0), TypeError);
 });
 
 test('deepFreeze freezes nested objects and arrays', () => {

@@ -1,25 +1,20 @@
 /**
- * The client, user and account behind access tokens, kept in process memory
- * for a short time: a guarded route that loads them (`/api/me`) would
- * otherwise join three tables on every call, which costs more than the rest
- * of a JWT bearer check (measured: about 40% of the request).
- *
- * What it may serve stale, and for how long:
- * - Changes made through this process (a client updated or destroyed, a user
- *   locked, an account linked to a partner) empty the cache as they commit,
- *   so this process never answers with what it has itself changed.
- * - Changes made by another process (another instance, the CLI) reach this
- *   one within `ttlMs`. Token validity is not cached: an opaque token is
- *   still looked up on every request, so revocation stays immediate; a
- *   destroyed client's tokens are revoked with it.
- *
- * A lookup that was running when the cache was emptied is not stored: it
- * may have read the rows before the change (see `generation`).
+ * Rows kept in process memory for a short time, for lookups that hot paths
+ * make over and over: a token's client, user and account (the resource
+ * guard), a client with its secrets (client authentication on PostgreSQL).
+ * What each may serve stale, and for how long, is said where it is used
+ * (store.ts); this class gives them the same rules:
+ * - `invalidate()` empties it; the store calls it as changes commit.
+ * - A lookup that was running when the cache was emptied is not stored: it
+ *   may have read the rows before the change (see `generation`).
+ * - `suspend()` turns it off until `resume()`: while the cross-process
+ *   notifications it relies on are down, every lookup goes to the database.
  */
-export class PartiesCache<T> {
+export class ReadCache<T> {
   private readonly entries = new Map<string, { value: T; storedAt: number }>();
   /** Bumped by every invalidation; a lookup stores its result only if none happened since it began. */
   private current = 0;
+  private suspended = false;
 
   constructor(
     readonly ttlMs: number,
@@ -32,7 +27,7 @@ export class PartiesCache<T> {
   }
 
   get enabled(): boolean {
-    return this.ttlMs > 0;
+    return this.ttlMs > 0 && !this.suspended;
   }
 
   get generation(): number {
@@ -40,6 +35,7 @@ export class PartiesCache<T> {
   }
 
   get(key: string): T | undefined {
+    if (this.suspended) return undefined;
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (this.clock() - entry.storedAt >= this.ttlMs) {
@@ -59,6 +55,18 @@ export class PartiesCache<T> {
   invalidate(): void {
     this.current += 1;
     this.entries.clear();
+  }
+
+  /** Empties the cache and serves nothing, stores nothing, until `resume()`. */
+  suspend(): void {
+    this.suspended = true;
+    this.invalidate();
+  }
+
+  /** Serves again, from empty: nothing read while suspended is kept. */
+  resume(): void {
+    this.invalidate();
+    this.suspended = false;
   }
 }
 
