@@ -363,9 +363,11 @@ export class KyselyAdminRepository implements AdminRepository {
   }
 
   async setUserLocked(userId: string, lockedAt: number | null, now: number): Promise<boolean> {
-    const result = await this.db.updateTable('users').set({ locked_at: lockedAt, updated_at: now }).where('id', '=', userId).executeTakeFirst();
-    await this.store.rowsChanged(this.db);
-    return result.numUpdatedRows > 0n;
+    return this.atomically(async (db) => {
+      const result = await db.updateTable('users').set({ locked_at: lockedAt, updated_at: now }).where('id', '=', userId).executeTakeFirst();
+      await this.store.rowsChanged(db);
+      return result.numUpdatedRows > 0n;
+    });
   }
 
   async deleteSessionsOfUser(userId: string): Promise<number> {

@@ -306,8 +306,9 @@ export class KyselyStore implements Store {
   /**
    * After a change to a client, its secrets, a user or an account: empties
    * this process's caches and, on PostgreSQL, tells the other processes
-   * (pg-changes.ts). Pass the transaction the change was made in, if any, so
-   * that the others hear of it when it commits.
+   * (pg-changes.ts). Call it in the change's transaction (or pass that
+   * transaction): the others then hear of it as it commits, and a change is
+   * never committed without its notification.
    */
   async rowsChanged(db: Kysely<Database> | Transaction<Database> = this.db): Promise<void> {
     this.emptyCaches();
@@ -439,9 +440,14 @@ export class KyselyStore implements Store {
     if (changes.partnerId !== undefined) values.partner_id = changes.partnerId;
     if (changes.accessTokenFormat !== undefined) values.access_token_format = changes.accessTokenFormat;
     if (changes.isResourceServer !== undefined) values.is_resource_server = changes.isResourceServer ? 1 : 0;
-    const result = await this.db.updateTable('clients').set(values).where('id', '=', clientId).where('destroyed_at', 'is', null).executeTakeFirst();
-    await this.rowsChanged();
-    if (result.numUpdatedRows === 0n) return undefined;
+    // The change and its notification commit together (rowsChanged).
+    const updated = await this.transaction(async (tx) => {
+      const { db } = tx as KyselyStore;
+      const result = await db.updateTable('clients').set(values).where('id', '=', clientId).where('destroyed_at', 'is', null).executeTakeFirst();
+      await (tx as KyselyStore).rowsChanged();
+      return result.numUpdatedRows > 0n;
+    });
+    if (!updated) return undefined;
     return this.findClient(clientId);
   }
 
@@ -514,13 +520,10 @@ export class KyselyStore implements Store {
   }
 
   async linkAccountToPartner(accountId: string, partnerId: string): Promise<void> {
-    await this.db
-      .updateTable('accounts')
-      .set({ partner_id: partnerId })
-      .where('id', '=', accountId)
-      .where('partner_id', 'is', null)
-      .execute();
-    await this.rowsChanged();
+    await this.transaction(async (tx) => {
+      await (tx as KyselyStore).db.updateTable('accounts').set({ partner_id: partnerId }).where('id', '=', accountId).where('partner_id', 'is', null).execute();
+      await (tx as KyselyStore).rowsChanged();
+    });
   }
 
   // ---- Users and accounts ----------------------------------------------------
