@@ -47,7 +47,9 @@ export function openStore(options: StoreOptions): KyselyStore {
     // Nothing is served from it until the listener hears every change (pg-changes.ts).
     clients.suspend();
     caches.clients = clients;
-    caches.changes = new ChangeListener(() => new pg.Client({ connectionString: options.databaseUrl, keepAlive: true }), {
+    // A connection attempt that hangs is given up and retried; an idle one that the network drops is found by keepalive.
+    const listenerClient = () => new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    caches.changes = new ChangeListener(listenerClient, {
       changed: () => {
         caches.parties.invalidate();
         clients.invalidate();

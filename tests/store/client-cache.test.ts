@@ -8,8 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { hashCredential } from '../../src/core/secrets.js';
+import { ChangeListener } from '../../src/store/kysely/pg-changes.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
@@ -154,6 +156,27 @@ for (const dialect of await dialects()) {
         .catch((error: { rollback?: boolean }) => {
           if (!error.rollback) throw error;
         });
+    });
+
+    test('a listener that cannot connect keeps trying, reports nothing as heard, and closes cleanly', async () => {
+      const heard: string[] = [];
+      let attempts = 0;
+      // Port 1: nothing listens there, so every attempt is refused.
+      const listener = new ChangeListener(
+        () => {
+          attempts += 1;
+          return new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:1/latchkey', connectionTimeoutMillis: 1000 });
+        },
+        { changed: () => heard.push('changed'), listening: () => heard.push('listening'), lost: () => heard.push('lost') },
+      );
+      listener.start();
+      await eventually('a second attempt', () => attempts >= 2);
+      assert.equal(listener.isListening, false);
+      await listener.close();
+      const attemptsAtClose = attempts;
+      await sleep(600);
+      assert.equal(attempts, attemptsAtClose, 'no attempt after close');
+      assert.deepEqual(heard, []);
     });
 
     test('with a lifetime of 0 every lookup reads the database', async () => {
