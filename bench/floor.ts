@@ -8,10 +8,13 @@
  * does, it cannot refresh faster than this on this machine with every token
  * stored. Also reports the bytes written per refresh (the WAL's frames).
  *
- *   node --import tsx bench/floor.ts [grants] [--with-grant-indexes]
+ *   node --import tsx bench/floor.ts [grants] [--with-grant-indexes] [--clients N] [--without-client-indexes]
  *
  * --with-grant-indexes adds back the token tables' indexes by grant that
- * migration 0006 dropped, to measure what they cost.
+ * migration 0006 dropped, to measure what they cost. --clients spreads the
+ * grants over N clients (one by default, as the benchmark has), refreshed in
+ * turn; --without-client-indexes drops the token tables' indexes by client,
+ * to measure what those cost when many clients refresh at once.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +25,11 @@ import { migrateToLatest, openStore } from '../src/store/open.js';
 
 const args = process.argv.slice(2);
 const withGrantIndexes = args.includes('--with-grant-indexes');
-const grants = Number(args.find((arg) => !arg.startsWith('--')) ?? 20_000);
+const withoutClientIndexes = args.includes('--without-client-indexes');
+const clientsAt = args.indexOf('--clients');
+const clients = clientsAt === -1 ? 1 : Number(args[clientsAt + 1]);
+const grants = Number(args.find((arg, index) => !arg.startsWith('--') && index !== clientsAt + 1) ?? 20_000);
+if (!Number.isInteger(clients) || clients < 1 || !Number.isInteger(grants) || grants < clients) throw new TypeError('usage: floor.ts [grants] [--clients N] (N ≥ 1, grants ≥ N)');
 const BATCH = 5;
 const ROUNDS = 4_000;
 
@@ -46,27 +53,38 @@ try {
   if (withGrantIndexes) {
     for (const table of ['access_tokens', 'refresh_tokens']) db.exec(`create index ${table}_grant on ${table} (grant_id)`);
   }
+  if (withoutClientIndexes) {
+    for (const table of ['access_tokens', 'refresh_tokens']) db.exec(`drop index ${table}_client`);
+  }
   const now = Date.now();
   db.prepare(`insert into users (id, email, password_hash, first_name, last_name, is_admin, created_at, updated_at) values ('u', 'u@example.com', 'x', 'U', 'U', 0, ?, ?)`).run(now, now);
   db.prepare(`insert into accounts (id, name, kind, created_at) values ('a', 'A', 'company', ?)`).run(now);
-  db.prepare(`insert into clients (id, name, redirect_uris, scopes, grant_types, is_public, is_legacy, created_at, updated_at) values ('c', 'C', '[]', '["read"]', '["refresh_token"]', 0, 0, ?, ?)`).run(now, now);
-  db.prepare(`insert into client_secrets (id, client_id, secret_hash, created_at) values ('s', 'c', 'h', ?)`).run(now);
-  const insertGrant = db.prepare(`insert into grants (id, client_id, user_id, account_id, scopes, created_at, updated_at) values (?, 'c', 'u', 'a', 'read', ?, ?)`);
+  const insertClient = db.prepare(
+    `insert into clients (id, name, redirect_uris, scopes, grant_types, is_public, is_legacy, created_at, updated_at) values (?, 'C', '[]', '["read"]', '["refresh_token"]', 0, 0, ?, ?)`,
+  );
+  const insertSecret = db.prepare(`insert into client_secrets (id, client_id, secret_hash, created_at) values (?, ?, 'h', ?)`);
+  const insertGrant = db.prepare(`insert into grants (id, client_id, user_id, account_id, scopes, created_at, updated_at) values (?, ?, 'u', 'a', 'read', ?, ?)`);
   const insertRefresh = db.prepare(
-    `insert into refresh_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at, rotated_at, revoked_at) values (?, ?, 'c', 'read', ?, ?, null, null)`,
+    `insert into refresh_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at, rotated_at, revoked_at) values (?, ?, ?, 'read', ?, ?, null, null)`,
   );
   const insertAccess = db.prepare(
-    `insert into access_tokens (token_hash, grant_id, client_id, user_id, account_id, scopes, created_at, expires_at, revoked_at, signing_key_id) values (?, ?, 'c', 'u', 'a', 'read', ?, ?, null, null)`,
+    `insert into access_tokens (token_hash, grant_id, client_id, user_id, account_id, scopes, created_at, expires_at, revoked_at, signing_key_id) values (?, ?, ?, 'u', 'a', 'read', ?, ?, null, null)`,
   );
-  const tokens: Array<{ hash: string; grant: string }> = [];
+  const clientIds = Array.from({ length: clients }, () => newId('lkc_'));
+  const tokens: Array<{ hash: string; grant: string; client: string }> = [];
   db.transaction(() => {
+    for (const client of clientIds) {
+      insertClient.run(client, now, now);
+      insertSecret.run(newId('cs_'), client, now);
+    }
     for (let i = 0; i < grants; i++) {
       // Random, as the server's grant ids are: consecutive refreshes land on unrelated index pages.
       const grant = newId('grt_');
+      const client = clientIds[i % clients] as string;
       const hash = hashCredential(newCredential('refreshToken'));
-      insertGrant.run(grant, now, now);
-      insertRefresh.run(hash, grant, now, now + 86_400_000);
-      tokens.push({ hash, grant });
+      insertGrant.run(grant, client, now, now);
+      insertRefresh.run(hash, grant, client, now, now + 86_400_000);
+      tokens.push({ hash, grant, client });
     }
   })();
   db.pragma('wal_checkpoint(TRUNCATE)');
@@ -83,14 +101,14 @@ try {
 
   let next = 0;
   const refreshOne = () => {
-    const token = tokens[next++ % tokens.length] as { hash: string; grant: string };
-    findClient.all(now, 'c');
+    const token = tokens[next++ % tokens.length] as { hash: string; grant: string; client: string };
+    findClient.all(now, token.client);
     findRefresh.get(token.hash);
     savepoint.run();
     retire.run(now, token.hash, token.grant);
-    insertAccess.run(hashCredential(newCredential('accessToken')), token.grant, now, now + 3_600_000);
+    insertAccess.run(hashCredential(newCredential('accessToken')), token.grant, token.client, now, now + 3_600_000);
     const fresh = hashCredential(newCredential('refreshToken'));
-    insertRefresh.run(fresh, token.grant, now, now + 86_400_000);
+    insertRefresh.run(fresh, token.grant, token.client, now, now + 86_400_000);
     release.run();
     token.hash = fresh;
   };
@@ -105,7 +123,7 @@ try {
   const micros = Number(process.hrtime.bigint() - started) / 1000 / refreshes;
   const kib = (bytesWritten() - writtenBefore) / 1024 / refreshes;
   console.log(
-    `SQLite storage floor of one rotating refresh with ${grants.toLocaleString('en-US')} grants${withGrantIndexes ? ', with the indexes by grant' : ''}: ${micros.toFixed(1)} µs and ${kib.toFixed(1)} KiB written (at most ${Math.round(1e6 / micros).toLocaleString('en-US')} refreshes/s on one core, before fsync, HTTP and the server's own work)`,
+    `SQLite storage floor of one rotating refresh with ${grants.toLocaleString('en-US')} grants of ${clients.toLocaleString('en-US')} client(s)${withGrantIndexes ? ', with the indexes by grant' : ''}${withoutClientIndexes ? ', without the indexes by client' : ''}: ${micros.toFixed(1)} µs and ${kib.toFixed(1)} KiB written (at most ${Math.round(1e6 / micros).toLocaleString('en-US')} refreshes/s on one core, before fsync, HTTP and the server's own work)`,
   );
   db.close();
 } finally {

@@ -234,8 +234,8 @@ export function buildCli(): Command {
         const { revoked } = await destroyClient(store, clientId, Date.now(), { by: cliActor() });
         print(
           flags.json,
-          { client_id: clientId, deleted: true, revoked: { connections: revoked.grants, access_tokens: revoked.accessTokens, refresh_tokens: revoked.refreshTokens } },
-          `Deleted ${clientId}: ${revoked.grants} connection(s) revoked, with ${revoked.accessTokens} access and ${revoked.refreshTokens} refresh token(s).`,
+          { client_id: clientId, deleted: true, revoked: { connections: revoked.grants } },
+          `Deleted ${clientId}: ${revoked.grants} connection(s) revoked, with every token issued on them.`,
         );
       });
     },

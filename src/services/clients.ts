@@ -284,8 +284,6 @@ export async function destroyClient(
       auditEvent(options.by ?? SYSTEM, 'client.destroyed', clientId, {
         name: client.name,
         revokedGrants: revoked.grants,
-        revokedAccessTokens: revoked.accessTokens,
-        revokedRefreshTokens: revoked.refreshTokens,
       }),
       now,
     );

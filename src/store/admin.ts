@@ -23,10 +23,8 @@ export interface ClientSearch {
 
 /** What destroying a client took away. */
 export interface DestroyedClient {
-  /** Connections (grants) revoked. */
+  /** Connections (grants) revoked; their tokens are revoked with them. */
   grants: number;
-  accessTokens: number;
-  refreshTokens: number;
   /** Secrets deleted. */
   secrets: number;
 }

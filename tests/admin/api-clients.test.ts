@@ -305,7 +305,7 @@ for (const dialect of await dialects()) {
 
       const destroyed = await server.api('DELETE', `/admin/api/clients/${client.client_id}`);
       assert.equal(destroyed.statusCode, 200, destroyed.body);
-      assert.deepEqual(S.ClientDestroyed.parse(destroyed.json()).revoked, { connections: 1, access_tokens: 1, refresh_tokens: 1 });
+      assert.deepEqual(S.ClientDestroyed.parse(destroyed.json()).revoked, { connections: 1 });
 
       assert.equal(await server.me(tokens.access_token), 401, 'the access token stops working');
       const refresh = await tokenRequest(

@@ -126,31 +126,9 @@ for (const dialect of await dialects()) {
       assert.deepEqual(await tableScans(store, statements), []);
     });
 
-    test("introspecting an access token sends the client's statement and the token's (its user comes from the parties cache; on PostgreSQL the client from the client cache)", async () => {
-      const { client, secret } = await makeClient(store, { name: 'Introspecting App' });
-      const redirect = await runBrowserFlow(new Agent(app), { clientId: client.id });
-      const exchanged = await tokenRequest(
-        app,
-        { grant_type: 'authorization_code', code: redirect.searchParams.get('code') as string, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER },
-        { authorization: basic(client.id, secret) },
-      );
-      const introspect = () => tokenRequest(app, { token: exchanged.json().access_token }, { authorization: basic(client.id, secret) }, '/oauth/introspect');
-      // The client cache serves once its listener hears every change (pg-changes.ts).
-      if (dialect.name === 'postgres') await eventually('listening', () => store.caches.changes?.isListening === true);
-      assert.equal((await introspect()).json().username, 'ada@example.com');
-      sent.clear();
-      capturing = true;
-      const again = (await introspect()).json();
-      capturing = false;
-      assert.equal(again.username, 'ada@example.com');
-      assert.deepEqual(
-        [...sent.keys()].map((text) => /from "(\w+)"/.exec(text)?.[1]),
-        dialect.name === 'postgres' ? ['access_tokens'] : ['clients', 'access_tokens'],
-      );
-    });
-
-    test("revoking a grant (a user's disconnect, reuse detection) uses indexes only", async () => {
-      const { client, secret } = await makeClient(store, { name: 'Revoked App' });
+    /** A client connected through the browser flow, and the tokens its code was exchanged for. */
+    async function connectedApp(name: string) {
+      const { client, secret } = await makeClient(store, { name });
       const redirect = await runBrowserFlow(new Agent(app), { clientId: client.id });
       const exchanged = await tokenRequest(
         app,
@@ -158,17 +136,56 @@ for (const dialect of await dialects()) {
         { authorization: basic(client.id, secret) },
       );
       assert.equal(exchanged.statusCode, 200, exchanged.body);
-      const found = await store.findRefreshToken(hashCredential(exchanged.json().refresh_token));
-      assert.ok(found);
+      return { client, secret, tokens: exchanged.json() as { access_token: string; refresh_token: string } };
+    }
+
+    /** What `action` sends, transaction control left out. */
+    async function statementsOf(action: () => Promise<unknown>): Promise<CompiledQuery[]> {
       sent.clear();
       capturing = true;
-      await store.revokeGrant(found.record.grantId, Date.now(), 'test');
-      capturing = false;
-      const statements = sentStatements();
+      try {
+        await action();
+      } finally {
+        capturing = false;
+      }
+      return sentStatements();
+    }
+
+    const bearerStatus = async (token: string) => (await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode;
+
+    test("introspecting an access token sends the client's statement and the token's (its user comes from the parties cache; on PostgreSQL the client from the client cache)", async () => {
+      const { client, secret, tokens } = await connectedApp('Introspecting App');
+      const introspect = () => tokenRequest(app, { token: tokens.access_token }, { authorization: basic(client.id, secret) }, '/oauth/introspect');
+      // The client cache serves once its listener hears every change (pg-changes.ts).
+      if (dialect.name === 'postgres') await eventually('listening', () => store.caches.changes?.isListening === true);
+      assert.equal((await introspect()).json().username, 'ada@example.com');
+      let again: { username?: string } = {};
+      const statements = await statementsOf(async () => {
+        again = (await introspect()).json();
+      });
+      assert.equal(again.username, 'ada@example.com');
+      assert.deepEqual(
+        statements.map((query) => /from "(\w+)"/.exec(query.sql)?.[1]),
+        dialect.name === 'postgres' ? ['access_tokens'] : ['clients', 'access_tokens'],
+      );
+    });
+
+    test("revoking a grant (a user's disconnect, reuse detection) uses indexes only", async () => {
+      const { tokens } = await connectedApp('Revoked App');
+      const found = await store.findRefreshToken(hashCredential(tokens.refresh_token));
+      assert.ok(found);
+      const statements = await statementsOf(() => store.revokeGrant(found.record.grantId, Date.now(), 'test'));
       assert.ok(statements.length > 0);
       assert.deepEqual(await tableScans(store, statements), []);
-      const me = await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${exchanged.json().access_token}` } });
-      assert.equal(me.statusCode, 401, 'the access token is revoked with its grant');
+      assert.equal(await bearerStatus(tokens.access_token), 401, 'the access token is revoked with its grant');
+    });
+
+    test('destroying a client uses indexes only (its tokens are revoked through its grants)', async () => {
+      const { client, tokens } = await connectedApp('Destroyed App');
+      const statements = await statementsOf(() => store.admin.destroyClient(client.id, Date.now()));
+      assert.ok(statements.some((query) => query.sql.includes('"grants"')));
+      assert.deepEqual(await tableScans(store, statements), []);
+      assert.equal(await bearerStatus(tokens.access_token), 401, "the access token is revoked with its client's grants");
     });
 
     test('the check itself sees a scan where no index serves', async () => {

@@ -1,6 +1,7 @@
 /**
- * Migration 0006_tokens_by_grant, over every dialect: tokens are revoked
- * through their grant, and the token tables keep no index by grant.
+ * Migrations 0006_tokens_by_grant and 0007_tokens_by_client, over every
+ * dialect: tokens are revoked through their grant, and the token tables keep
+ * no index by grant or by client.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -62,11 +63,11 @@ for (const dialect of await dialects()) {
       await database?.drop();
     });
 
-    test('the token tables have no index by grant', async () => {
+    test('the token tables have no index by grant or by client', async () => {
       for (const table of ['access_tokens', 'refresh_tokens']) {
         const indexes = await indexesOf(table);
-        assert.ok(!indexes.includes(`${table}_grant`), `${table}: ${indexes.join(', ')}`);
-        assert.ok(indexes.includes(`${table}_expiry`) && indexes.includes(`${table}_client`), `${table} keeps its other indexes: ${indexes.join(', ')}`);
+        assert.ok(!indexes.includes(`${table}_grant`) && !indexes.includes(`${table}_client`), `${table}: ${indexes.join(', ')}`);
+        assert.ok(indexes.includes(`${table}_expiry`), `${table} keeps its index by expiry: ${indexes.join(', ')}`);
       }
     });
 
@@ -92,7 +93,23 @@ for (const dialect of await dialects()) {
       assert.deepEqual(await readRevokedAt('mixed'), [T + 20, T + 30]);
     });
 
+    test("destroying a client writes its grants' rows, no token row; its tokens read revoked", async () => {
+      await sql`insert into clients (id, name, redirect_uris, scopes, grant_types, is_public, is_legacy, created_at, updated_at) values ('lkc_2', 'Doomed', '["https://a.example/cb"]', '["read"]', '["authorization_code"]', 0, 0, ${T}, ${T})`.execute(db);
+      await sql`insert into grants (id, client_id, user_id, account_id, scopes, created_at, updated_at) values ('grt_doomed', 'lkc_2', 'usr_1', 'acc_1', 'read', ${T}, ${T})`.execute(db);
+      await sql`insert into access_tokens (token_hash, grant_id, client_id, user_id, account_id, scopes, created_at, expires_at) values ('at_doomed', 'grt_doomed', 'lkc_2', 'usr_1', 'acc_1', 'read', ${T}, ${T + HOUR})`.execute(db);
+      await sql`insert into refresh_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at) values ('rt_doomed', 'grt_doomed', 'lkc_2', 'read', ${T}, ${T + HOUR})`.execute(db);
+      assert.deepEqual(await store.admin.destroyClient('lkc_2', T + 40), { grants: 1, secrets: 0 });
+      assert.deepEqual(await storedRevokedAt('doomed'), [null, null]);
+      assert.deepEqual(await readRevokedAt('doomed'), [T + 40, T + 40]);
+    });
+
     test('down: the indexes return and the tokens of revoked grants are marked, as the older code reads them; up again', async () => {
+      const toGrants = await migrator.migrateTo('0006_tokens_by_grant');
+      assert.equal(toGrants.error, undefined);
+      for (const table of ['access_tokens', 'refresh_tokens']) {
+        const indexes = await indexesOf(table);
+        assert.ok(indexes.includes(`${table}_client`) && !indexes.includes(`${table}_grant`), `${table} at 0006: ${indexes.join(', ')}`);
+      }
       const down = await migrator.migrateTo('0005_admin');
       assert.equal(down.error, undefined);
       for (const table of ['access_tokens', 'refresh_tokens']) assert.ok((await indexesOf(table)).includes(`${table}_grant`), table);
@@ -101,6 +118,7 @@ for (const dialect of await dialects()) {
       assert.deepEqual(await storedRevokedAt('mixed'), [T + 20, T + 30]);
       await migrateToLatest(store);
       assert.ok(!(await indexesOf('access_tokens')).includes('access_tokens_grant'));
+      assert.ok(!(await indexesOf('refresh_tokens')).includes('refresh_tokens_client'));
       assert.deepEqual(await readRevokedAt('live'), [T + 10, T + 10]);
     });
   });

@@ -225,7 +225,7 @@ export function adminApiRoutes(ctx: AppContext): ApiRoute[] {
           json: {
             client_id: params.client_id,
             destroyed: true,
-            revoked: { connections: revoked.grants, access_tokens: revoked.accessTokens, refresh_tokens: revoked.refreshTokens },
+            revoked: { connections: revoked.grants },
           },
         };
       },

@@ -114,7 +114,7 @@ export const SecretRotated = z.object({
 export const ClientDestroyed = z.object({
   client_id: z.string(),
   destroyed: z.literal(true),
-  revoked: z.object({ connections: z.number().int(), access_tokens: z.number().int(), refresh_tokens: z.number().int() }),
+  revoked: z.object({ connections: z.number().int() }),
 });
 
 // ---- Connections -------------------------------------------------------------------

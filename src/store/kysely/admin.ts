@@ -138,21 +138,17 @@ export class KyselyAdminRepository implements AdminRepository {
         .where('client_id', '=', clientId)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      const revokeTokens = (table: 'access_tokens' | 'refresh_tokens') =>
-        db.updateTable(table).set({ revoked_at: now }).where('client_id', '=', clientId).where('revoked_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
-      const accessTokens = await revokeTokens('access_tokens');
-      const refreshTokens = await revokeTokens('refresh_tokens');
+      // Every token has a grant and reads revoked through it (migration 0006): no token row is written.
+      // Unused codes are spent as revokeGrant spends them, found through the grants (an index each).
       await db
         .updateTable('authorization_codes')
         .set({ consumed_at: now })
-        .where('client_id', '=', clientId)
+        .where('grant_id', 'in', (eb) => eb.selectFrom('grants').select('id').where('client_id', '=', clientId))
         .where('consumed_at', 'is', null)
         .execute();
       const secrets = await db.deleteFrom('client_secrets').where('client_id', '=', clientId).executeTakeFirst();
       return {
         grants: Number(grants.numUpdatedRows),
-        accessTokens: Number(accessTokens.numUpdatedRows),
-        refreshTokens: Number(refreshTokens.numUpdatedRows),
         secrets: Number(secrets.numDeletedRows),
       };
     });

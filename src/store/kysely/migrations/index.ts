@@ -10,6 +10,7 @@ import { standards } from './0003-standards.js';
 import { web } from './0004-web.js';
 import { admin } from './0005-admin.js';
 import { tokensByGrant } from './0006-tokens-by-grant.js';
+import { tokensByClient } from './0007-tokens-by-client.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0004_web': web,
   '0005_admin': admin,
   '0006_tokens_by_grant': tokensByGrant,
+  '0007_tokens_by_client': tokensByClient,
 };
 
 export class LatchkeyMigrations implements MigrationProvider {
