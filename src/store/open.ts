@@ -9,7 +9,7 @@ import { sqliteDialect } from './kysely/sqlite-driver.js';
 import type { Database } from './kysely/schema.js';
 import { ChangeListener } from './kysely/pg-changes.js';
 import { ReadCache } from './kysely/read-cache.js';
-import { DEFAULT_CLIENT_CACHE_MS, DEFAULT_PARTIES_CACHE_MS, KyselyStore, type LoadedClient, type Parties, type StoreCaches } from './kysely/store.js';
+import { DEFAULT_CLIENT_CACHE_MS, DEFAULT_PARTIES_CACHE_MS, emptyCaches, KyselyStore, type LoadedClient, type Parties, type StoreCaches } from './kysely/store.js';
 
 export interface StoreOptions {
   /** SQLite durability (default full: every commit synced). */
@@ -50,10 +50,7 @@ export function openStore(options: StoreOptions): KyselyStore {
     // A connection attempt that hangs is given up and retried; an idle one that the network drops is found by keepalive.
     const listenerClient = () => new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     caches.changes = new ChangeListener(listenerClient, {
-      changed: () => {
-        caches.parties.invalidate();
-        clients.invalidate();
-      },
+      changed: () => emptyCaches(caches),
       listening: () => clients.resume(),
       lost: () => clients.suspend(),
     });

@@ -1,5 +1,5 @@
 /**
- * The store's cache of a token's client, user and account (parties-cache.ts),
+ * The store's cache of a token's client, user and account (findParties, read-cache.ts),
  * on every dialect: reused while fresh, and never stale after a change made
  * through this process, including one that commits while a lookup runs.
  */

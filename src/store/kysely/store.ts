@@ -264,6 +264,12 @@ export const DEFAULT_PARTIES_CACHE_MS = 5_000;
 /** How long a client and its secrets are reused when the opener does not say (PostgreSQL). */
 export const DEFAULT_CLIENT_CACHE_MS = 30_000;
 
+/** Empties every cache of this process: after a change here, or one another process told of (pg-changes.ts). */
+export function emptyCaches(caches: StoreCaches): void {
+  caches.parties.invalidate();
+  caches.clients?.invalidate();
+}
+
 /** `NOTIFY` for pg-changes.ts, compiled once. */
 const NOTIFY_CHANGE = sql`select pg_notify(${CHANGES_CHANNEL}, '')`;
 
@@ -299,7 +305,7 @@ export class KyselyStore implements Store {
     try {
       return await run();
     } finally {
-      if (parties.generation !== generation) this.emptyCaches();
+      if (parties.generation !== generation) emptyCaches(this.caches);
     }
   }
 
@@ -311,13 +317,8 @@ export class KyselyStore implements Store {
    * never committed without its notification.
    */
   async rowsChanged(db: Kysely<Database> | Transaction<Database> = this.db): Promise<void> {
-    this.emptyCaches();
+    emptyCaches(this.caches);
     if (this.dialect === 'postgres') await NOTIFY_CHANGE.execute(db);
-  }
-
-  private emptyCaches(): void {
-    this.caches.parties.invalidate();
-    this.caches.clients?.invalidate();
   }
 
   /** Calls `listener` with each audit event recorded from now on; returns the unsubscribe. */
