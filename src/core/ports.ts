@@ -87,6 +87,26 @@ export interface TokenIssue {
  */
 export type IssueOutcome = 'saved' | 'spent' | 'grant_revoked';
 
+/**
+ * A refresh with rotation asked of the store in one step: the presented
+ * token, who presents it, and the new credentials' hashes, minted before the
+ * token is read (so the access token is opaque: a JWT needs the grant).
+ */
+export interface RefreshRotation {
+  presentedHash: string;
+  clientId: string;
+  /** The scope requested, distinct scope tokens; empty asks for the token's own. */
+  requested: string[];
+  accessToken: { tokenHash: string; expiresAt: number };
+  refreshToken: { tokenHash: string; expiresAt: number } | undefined;
+  now: number;
+}
+
+/** The presented token as found, and whether the step rotated it. */
+export interface RotationResult extends WithGrant<RefreshToken> {
+  rotated: boolean;
+}
+
 export interface TokenRepository {
   insertAccessToken(token: AccessToken): Promise<void>;
   insertRefreshToken(token: RefreshToken): Promise<void>;
@@ -101,6 +121,20 @@ export interface TokenRepository {
    * minute) and inserts the new tokens.
    */
   saveIssue(issue: TokenIssue): Promise<IssueOutcome>;
+  /**
+   * findRefreshToken and saveIssue in one step, for a store where each is a
+   * round trip (PostgreSQL); a store without it is used through those two.
+   * Finds the presented token with its grant and, only when the token is
+   * current (issued to `clientId`, never rotated, unrevoked, unexpired at
+   * `now`, its scope covering `requested`) and its grant live, writes what
+   * saveIssue would: spends it, records the grant's use, and saves the new
+   * access token (scope: `requested`, or else the token's) and refresh token
+   * (the token's scope, RFC 6749 §6). `rotated` says whether it did; when it
+   * did not, nothing was written and `record` and `grant` are what
+   * findRefreshToken would have answered, for the caller's own checks.
+   * Undefined for an unknown token.
+   */
+  rotateRefreshToken?(rotation: RefreshRotation): Promise<RotationResult | undefined>;
   /** Revokes one access token; false if it was unknown or already revoked. */
   revokeAccessToken(tokenHash: string, now: number): Promise<boolean>;
 }

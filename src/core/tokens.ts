@@ -86,22 +86,17 @@ export async function issueTokens(
   } else {
     accessToken = newCredential('accessToken');
   }
-  let refreshToken: string | undefined;
-  let refreshRow: RefreshToken | undefined;
-  if (input.refreshToken !== false && client.grantTypes.includes('refresh_token')) {
-    refreshToken = newCredential('refreshToken');
-    const ttl = client.refreshTokenTtlSeconds ?? settings.refreshTokenTtlSeconds;
-    refreshRow = {
-      tokenHash: hashCredential(refreshToken),
-      grantId: grant.id,
-      clientId: client.id,
-      scopes: input.refreshScopes ?? scopes,
-      createdAt: now,
-      expiresAt: now + ttl * 1000,
-      rotatedAt: null,
-      revokedAt: null,
-    };
-  }
+  const refresh = input.refreshToken === false ? undefined : mintRefreshToken(client, settings, now);
+  const refreshRow: RefreshToken | undefined = refresh && {
+    tokenHash: refresh.tokenHash,
+    grantId: grant.id,
+    clientId: client.id,
+    scopes: input.refreshScopes ?? scopes,
+    createdAt: now,
+    expiresAt: refresh.expiresAt,
+    rotatedAt: null,
+    revokedAt: null,
+  };
   const outcome = await store.saveIssue({
     spends: input.spends,
     grant,
@@ -120,7 +115,15 @@ export async function issueTokens(
     refreshToken: refreshRow,
     now,
   });
-  return outcome === 'saved' ? { accessToken, refreshToken, expiresIn, scopes, grant, client } : outcome;
+  return outcome === 'saved' ? { accessToken, refreshToken: refresh?.token, expiresIn, scopes, grant, client } : outcome;
+}
+
+/** A new refresh token, when the client may refresh: the credential, its hash and its expiry. */
+export function mintRefreshToken(client: Client, settings: ProtocolSettings, now: number): { token: string; tokenHash: string; expiresAt: number } | undefined {
+  if (!client.grantTypes.includes('refresh_token')) return undefined;
+  const token = newCredential('refreshToken');
+  const ttl = client.refreshTokenTtlSeconds ?? settings.refreshTokenTtlSeconds;
+  return { token, tokenHash: hashCredential(token), expiresAt: now + ttl * 1000 };
 }
 
 /**

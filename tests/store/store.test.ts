@@ -1,7 +1,8 @@
 /** The Store contract, one suite looped over every dialect (Kysely style). */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { TokenIssue } from '../../src/core/ports.js';
+import type { RefreshToken } from '../../src/core/model.js';
+import type { RefreshRotation, TokenIssue } from '../../src/core/ports.js';
 import { hashCredential } from '../../src/core/secrets.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { DuplicateError } from '../../src/store/types.js';
@@ -231,6 +232,112 @@ for (const dialect of await dialects()) {
       assert.equal((await store.findCode(codeHash))?.record.consumedAt, now, 'consumed by the revocation, not by the refused issue');
       assert.notEqual((await store.findGrant(grant.id))?.revokedAt, null);
     });
+
+    /** The one step's input: `presented` shown by `clientId`, the new tokens' hashes from `label`. */
+    function rotationOf(presented: string, clientId: string, label: string, now: number, requested: string[] = []): RefreshRotation {
+      return {
+        presentedHash: presented,
+        clientId,
+        requested,
+        accessToken: { tokenHash: hashCredential(`at-${label}`), expiresAt: now + HOUR },
+        refreshToken: { tokenHash: hashCredential(`rt-${label}`), expiresAt: now + 2 * HOUR },
+        now,
+      };
+    }
+
+    /** A refresh token of `grant` as given, stored. */
+    async function storedRefreshToken(grant: { id: string; clientId: string }, label: string, now: number, state: Partial<RefreshToken> = {}): Promise<string> {
+      const tokenHash = hashCredential(`rt-${label}`);
+      await store.insertRefreshToken({ tokenHash, grantId: grant.id, clientId: grant.clientId, scopes: ['profile', 'read'], createdAt: now, expiresAt: now + HOUR, rotatedAt: null, revokedAt: null, ...state });
+      return tokenHash;
+    }
+
+    if (dialect.name === 'sqlite') {
+      test('SQLite has no one-step refresh: its lookup costs no round trip, and the core runs findRefreshToken and saveIssue', () => {
+        assert.equal(store.rotateRefreshToken, undefined);
+      });
+    } else {
+      test('rotateRefreshToken: one statement finds a current token and writes what saveIssue would', async () => {
+        const { client, grant, user, account } = await connection();
+        const now = Date.now();
+        const presented = await storedRefreshToken(grant, `one-step-${now}`, now);
+        const asFound = await store.findRefreshToken(presented);
+        let statements = 0;
+        const counted = await database.open({ onQuery: () => void statements++ });
+        statements = 0;
+        const narrowed = rotationOf(presented, client.id, `one-step-next-${now}`, now + 1000, ['read']);
+        assert.deepEqual(await counted.rotateRefreshToken?.(narrowed), { ...asFound, rotated: true });
+        assert.equal(statements, 1);
+        assert.equal((await store.findRefreshToken(presented))?.record.rotatedAt, now + 1000);
+        // The access token with the scope requested, the refresh token with the presented one's (RFC 6749 §6).
+        const accessToken = { grantId: grant.id, clientId: client.id, userId: user.id, accountId: account.id, revokedAt: null, signingKeyId: null };
+        assert.deepEqual(await store.findAccessToken(narrowed.accessToken.tokenHash), {
+          ...accessToken,
+          tokenHash: narrowed.accessToken.tokenHash,
+          scopes: ['read'],
+          createdAt: now + 1000,
+          expiresAt: now + 1000 + HOUR,
+        });
+        const successor = narrowed.refreshToken?.tokenHash as string;
+        assert.deepEqual((await store.findRefreshToken(successor))?.record, {
+          tokenHash: successor,
+          grantId: grant.id,
+          clientId: client.id,
+          scopes: ['profile', 'read'],
+          createdAt: now + 1000,
+          expiresAt: now + 1000 + 2 * HOUR,
+          rotatedAt: null,
+          revokedAt: null,
+        });
+        assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 1000, "the grant's use");
+        // Nothing requested: the token's own scope. No refresh token asked for: none written.
+        const whole = { ...rotationOf(successor, client.id, `one-step-last-${now}`, now + 2000), refreshToken: undefined };
+        assert.equal((await store.rotateRefreshToken?.(whole))?.rotated, true);
+        assert.deepEqual((await store.findAccessToken(whole.accessToken.tokenHash))?.scopes, ['profile', 'read']);
+        assert.equal(await store.findRefreshToken(hashCredential(`rt-one-step-last-${now}`)), undefined);
+        assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 1000, 'recorded to the minute');
+        assert.equal(await store.rotateRefreshToken?.(rotationOf(hashCredential('no such token'), client.id, `one-step-none-${now}`, now)), undefined);
+      });
+
+      test('rotateRefreshToken writes nothing unless the token is current, its grant live and its scope covers the request', async () => {
+        const { client, grant } = await connection();
+        const { client: other } = await makeClient(store, { name: 'Other App' });
+        const revoked = await connection();
+        await store.revokeGrant(revoked.grant.id, Date.now(), 'test');
+        const now = Date.now();
+        const refusals: Array<[string, Promise<string>, string, string[]?]> = [
+          ['presented by another client', storedRefreshToken(grant, `other-${now}`, now), other.id],
+          ['expired', storedRefreshToken(grant, `expired-${now}`, now, { expiresAt: now + 1000 }), client.id],
+          ['rotated', storedRefreshToken(grant, `rotated-${now}`, now, { rotatedAt: now }), client.id],
+          ['revoked', storedRefreshToken(grant, `revoked-${now}`, now, { revokedAt: now }), client.id],
+          ['of a revoked grant', storedRefreshToken(revoked.grant, `dead-${now}`, now), revoked.client.id],
+          ['asked for a scope it does not cover', storedRefreshToken(grant, `wider-${now}`, now), client.id, ['read', 'write']],
+        ];
+        for (const [label, stored, clientId, requested] of refusals) {
+          const presented = await stored;
+          const asFound = await store.findRefreshToken(presented);
+          const before = [await count('access_tokens'), await count('refresh_tokens')];
+          const rotation = rotationOf(presented, clientId, `refused-${label}-${now}`, now + 1000, requested);
+          assert.deepEqual(await store.rotateRefreshToken?.(rotation), { ...asFound, rotated: false }, label);
+          assert.deepEqual([await count('access_tokens'), await count('refresh_tokens')], before, `${label}: nothing written`);
+          assert.deepEqual(await store.findRefreshToken(presented), asFound, `${label}: the token unchanged`);
+        }
+        assert.equal((await store.findGrant(grant.id))?.lastUsedAt, grant.lastUsedAt, "no use recorded");
+      });
+
+      test('rotateRefreshToken spends a token once, even when raced', async () => {
+        const { client, grant } = await connection();
+        const now = Date.now();
+        const presented = await storedRefreshToken(grant, `raced-${now}`, now);
+        const rotations = Array.from({ length: 8 }, (_, i) => rotationOf(presented, client.id, `raced-${now}-${i}`, now + 1000));
+        const results = await Promise.all(rotations.map((rotation) => store.rotateRefreshToken?.(rotation)));
+        assert.equal(results.filter((result) => result?.rotated).length, 1);
+        for (const [i, rotation] of rotations.entries()) {
+          const successor = await store.findRefreshToken(rotation.refreshToken?.tokenHash as string);
+          assert.equal(successor !== undefined, results[i]?.rotated, `successor ${i}`);
+        }
+      });
+    }
 
     test('nothing is issued on a revoked grant, whatever the state of the code or token it spends', async () => {
       const { client, grant } = await connection();

@@ -1,6 +1,7 @@
 /**
  * Shared set-up for the protocol-core unit tests: settings as the default
- * preset defines them, and a fresh migrated SQLite store per describe block.
+ * preset defines them, and a fresh migrated store per describe block (SQLite,
+ * or each dialect where a suite loops over them).
  */
 import { after, before } from 'node:test';
 import { defaultPreset } from '../../src/config/presets/default.js';
@@ -8,7 +9,7 @@ import type { AuthorizeEndpointSettings } from '../../src/core/authorize.js';
 import type { ProtocolSettings, TokenEndpointSettings } from '../../src/core/settings.js';
 import { RFC6749_RESPONSE } from '../../src/core/settings.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
-import { dialects, type TestDatabase } from '../support/databases.js';
+import { type DialectCase, dialects, type TestDatabase } from '../support/databases.js';
 import { seedScopes } from '../support/fixtures.js';
 
 export const ISSUER = 'https://latchkey.test';
@@ -38,11 +39,20 @@ export interface StoreHandle {
 
 /** A fresh migrated SQLite database (with the starter scopes) for the enclosing describe block. */
 export function useSqliteStore(): StoreHandle {
+  return useStore({ name: 'sqlite', skip: false, create: async () => (await sqliteDialect()).create() });
+}
+
+async function sqliteDialect(): Promise<DialectCase> {
+  const [sqlite] = await dialects();
+  if (sqlite?.name !== 'sqlite') throw new Error('expected sqlite as the first dialect');
+  return sqlite;
+}
+
+/** A fresh migrated database of `dialect` (with the starter scopes) for the enclosing describe block. */
+export function useStore(dialect: DialectCase): StoreHandle {
   const handle = {} as StoreHandle;
   before(async () => {
-    const [sqlite] = await dialects();
-    if (sqlite?.name !== 'sqlite') throw new Error('expected sqlite as the first dialect');
-    handle.database = await sqlite.create();
+    handle.database = await dialect.create();
     handle.store = await handle.database.open();
     await seedScopes(handle.store);
   });

@@ -1,7 +1,8 @@
 /**
- * The grant handlers against a real SQLite store, without HTTP: the
- * authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6) and the
- * refresh token grant with rotation (RFC 6749 §6, RFC 9700 §4.14.2).
+ * The grant handlers against a real store, without HTTP: the authorization
+ * code grant (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6) on SQLite, and the refresh
+ * token grant with rotation (RFC 6749 §6, RFC 9700 §4.14.2) on every dialect,
+ * since on PostgreSQL the store finds and rotates the token in one step.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -14,6 +15,7 @@ import { hashCredential } from '../../src/core/secrets.js';
 import type { ProtocolSettings, TokenEndpointSettings } from '../../src/core/settings.js';
 import type { IssuedTokens } from '../../src/core/tokens.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
+import { dialects } from '../support/databases.js';
 import { makeClient, makeUser, REDIRECT_URI } from '../support/fixtures.js';
 import {
   authorizeEndpoint,
@@ -23,6 +25,7 @@ import {
   type StoreHandle,
   tokenEndpoint,
   useSqliteStore,
+  useStore,
 } from './core-fixtures.js';
 
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -45,8 +48,8 @@ interface Fixture {
 }
 
 /** Seeds the fixture's clients and user in the describe block's store. */
-function useFixture(): Fixture {
-  const fixture = { db: useSqliteStore() } as Fixture;
+function useFixture(db: StoreHandle = useSqliteStore()): Fixture {
+  const fixture = { db } as Fixture;
   before(async () => {
     const { store } = fixture.db;
     ({ client: fixture.client } = await makeClient(store));
@@ -308,191 +311,233 @@ describe('authorization_code grant (sqlite)', () => {
   });
 });
 
-describe('refresh_token grant (sqlite)', () => {
-  const fixture = useFixture();
-  const store = () => fixture.db.store;
+// Over every dialect: on PostgreSQL a refresh is asked of the store in one step (rotateRefreshToken).
+for (const dialect of await dialects()) {
+  describe(`refresh_token grant (${dialect.name})`, { skip: dialect.skip }, () => {
+    const fixture = useFixture(useStore(dialect));
+    const store = () => fixture.db.store;
 
-  /** A fresh grant: the tokens of a redeemed code, issued at `at`. */
-  async function tokens(at = Date.now(), client?: Client): Promise<IssuedTokens & { refreshToken: string }> {
-    const { code } = await authorize(fixture, { now: at, ...(client ? { client } : {}) });
-    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: at, ...(client ? { client } : {}) });
-    assert.ok(issued.refreshToken);
-    return issued as IssuedTokens & { refreshToken: string };
-  }
+    /** A fresh grant: the tokens of a redeemed code, issued at `at`. */
+    async function tokens(at = Date.now(), client?: Client): Promise<IssuedTokens & { refreshToken: string }> {
+      const { code } = await authorize(fixture, { now: at, ...(client ? { client } : {}) });
+      const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: at, ...(client ? { client } : {}) });
+      assert.ok(issued.refreshToken);
+      return issued as IssuedTokens & { refreshToken: string };
+    }
 
-  test('RFC 6749 §6: the refresh_token parameter is required', async () => {
-    assertError(await caught(() => refresh(fixture, {}, { now: Date.now() })), InvalidRequest, 'invalid_request');
-  });
+    test('RFC 6749 §6: the refresh_token parameter is required', async () => {
+      assertError(await caught(() => refresh(fixture, {}, { now: Date.now() })), InvalidRequest, 'invalid_request');
+    });
 
-  test('RFC 6749 §5.2: an unknown refresh token is invalid_grant', async () => {
-    assertError(await caught(() => refresh(fixture, { refresh_token: 'lk_rt_unknown' }, { now: Date.now() })), InvalidGrant, 'invalid_grant');
-  });
+    test('RFC 6749 §5.2: an unknown refresh token is invalid_grant', async () => {
+      assertError(await caught(() => refresh(fixture, { refresh_token: 'lk_rt_unknown' }, { now: Date.now() })), InvalidGrant, 'invalid_grant');
+    });
 
-  test('RFC 9700 §4.14.2: a refresh rotates the refresh token and issues a new access token', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
-    assert.ok(second.refreshToken);
-    assert.notEqual(second.refreshToken, first.refreshToken);
-    assert.notEqual(second.accessToken, first.accessToken);
-    assert.equal(second.grant.id, first.grant.id);
-    assert.deepEqual(second.scopes, ['profile', 'read']);
-    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, t0 + 1000);
-    // The successor works in turn.
-    const third = await refresh(fixture, { refresh_token: second.refreshToken }, { now: t0 + 2000 });
-    assert.match(third.accessToken, /^lk_at_/);
-  });
+    test('RFC 9700 §4.14.2: a refresh rotates the refresh token and issues a new access token', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
+      assert.ok(second.refreshToken);
+      assert.notEqual(second.refreshToken, first.refreshToken);
+      assert.notEqual(second.accessToken, first.accessToken);
+      assert.equal(second.grant.id, first.grant.id);
+      assert.deepEqual(second.scopes, ['profile', 'read']);
+      assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, t0 + 1000);
+      // The successor works in turn.
+      const third = await refresh(fixture, { refresh_token: second.refreshToken }, { now: t0 + 2000 });
+      assert.match(third.accessToken, /^lk_at_/);
+    });
 
-  test('RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant, newest tokens included', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
-    const third = await refresh(fixture, { refresh_token: second.refreshToken ?? '' }, { now: t0 + 2000 });
+    test('RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant, newest tokens included', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
+      const third = await refresh(fixture, { refresh_token: second.refreshToken ?? '' }, { now: t0 + 2000 });
 
-    assertError(await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 3000 })), InvalidGrant, 'invalid_grant');
+      assertError(await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 3000 })), InvalidGrant, 'invalid_grant');
 
-    assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 3000);
-    assert.equal((await store().findAccessToken(hashCredential(third.accessToken)))?.revokedAt, t0 + 3000);
-    assert.equal((await store().findAccessToken(hashCredential(first.accessToken)))?.revokedAt, t0 + 3000);
-    assert.equal((await store().findRefreshToken(hashCredential(third.refreshToken ?? '')))?.record.revokedAt, t0 + 3000);
-    assertError(
-      await caught(() => refresh(fixture, { refresh_token: third.refreshToken ?? '' }, { now: t0 + 4000 })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-  });
+      assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 3000);
+      assert.equal((await store().findAccessToken(hashCredential(third.accessToken)))?.revokedAt, t0 + 3000);
+      assert.equal((await store().findAccessToken(hashCredential(first.accessToken)))?.revokedAt, t0 + 3000);
+      assert.equal((await store().findRefreshToken(hashCredential(third.refreshToken ?? '')))?.record.revokedAt, t0 + 3000);
+      assertError(
+        await caught(() => refresh(fixture, { refresh_token: third.refreshToken ?? '' }, { now: t0 + 4000 })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+    });
 
-  test('RFC 9700 §4.14.2: with no grace window, reuse in the very millisecond of the rotation still revokes the grant', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
-    assert.equal(protocolSettings().refreshReuseGraceSeconds, 0);
-    assertError(await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 })), InvalidGrant, 'invalid_grant');
-    assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 1000);
-    assert.equal((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, t0 + 1000);
-  });
+    test('RFC 9700 §4.14.2: with no grace window, reuse in the very millisecond of the rotation still revokes the grant', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
+      assert.equal(protocolSettings().refreshReuseGraceSeconds, 0);
+      assertError(await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 })), InvalidGrant, 'invalid_grant');
+      assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 1000);
+      assert.equal((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, t0 + 1000);
+    });
 
-  test('RFC 6749 §6: a narrower scope may be requested and the new access token carries it', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    const narrowed = await refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile' }, { now: t0 + 1000 });
-    assert.deepEqual(narrowed.scopes, ['profile']);
-    assert.deepEqual((await store().findAccessToken(hashCredential(narrowed.accessToken)))?.scopes, ['profile']);
-  });
+    test('RFC 6749 §6: a narrower scope may be requested and the new access token carries it', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const narrowed = await refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile' }, { now: t0 + 1000 });
+      assert.deepEqual(narrowed.scopes, ['profile']);
+      assert.deepEqual((await store().findAccessToken(hashCredential(narrowed.accessToken)))?.scopes, ['profile']);
+    });
 
-  test('RFC 6749 §6: the new refresh token keeps the original scope after a narrowed refresh', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    const narrowed = await refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile' }, { now: t0 + 1000 });
-    const stored = await store().findRefreshToken(hashCredential(narrowed.refreshToken as string));
-    assert.deepEqual(stored?.record.scopes, first.scopes);
-    const widenedBack = await refresh(fixture, { refresh_token: narrowed.refreshToken as string, scope: first.scopes.join(' ') }, { now: t0 + 2000 });
-    assert.deepEqual(widenedBack.scopes, first.scopes);
-  });
+    test('RFC 6749 §6: the new refresh token keeps the original scope after a narrowed refresh', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const narrowed = await refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile' }, { now: t0 + 1000 });
+      const stored = await store().findRefreshToken(hashCredential(narrowed.refreshToken as string));
+      assert.deepEqual(stored?.record.scopes, first.scopes);
+      const widenedBack = await refresh(fixture, { refresh_token: narrowed.refreshToken as string, scope: first.scopes.join(' ') }, { now: t0 + 2000 });
+      assert.deepEqual(widenedBack.scopes, first.scopes);
+    });
 
-  test('RFC 6749 §6: a scope not originally granted is invalid_scope, even one the client may use', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    assert.ok(fixture.client.scopes.includes('write'));
-    const error = await caught(() => refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile write' }, { now: t0 + 1000 }));
-    assertError(error, InvalidScope, 'invalid_scope');
-    // The refused request did not rotate the token.
-    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, null);
-  });
+    test('RFC 6749 §6: a scope not originally granted is invalid_scope, even one the client may use', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      assert.ok(fixture.client.scopes.includes('write'));
+      const error = await caught(() => refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile write' }, { now: t0 + 1000 }));
+      assertError(error, InvalidScope, 'invalid_scope');
+      // The refused request did not rotate the token.
+      assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, null);
+    });
 
-  test('RFC 6749 §3.3: a malformed scope on refresh is invalid_scope', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    assertError(
-      await caught(() => refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile "read"' }, { now: t0 + 1000 })),
-      InvalidScope,
-      'invalid_scope',
-    );
-  });
+    test('RFC 6749 §3.3: a malformed scope on refresh is invalid_scope', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      assertError(
+        await caught(() => refresh(fixture, { refresh_token: first.refreshToken, scope: 'profile "read"' }, { now: t0 + 1000 })),
+        InvalidScope,
+        'invalid_scope',
+      );
+    });
 
-  test('RFC 6749 §6: another client\'s refresh token is invalid_grant and does not harm its owner', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    assertError(
-      await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { client: fixture.otherClient, now: t0 + 1000 })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-    assert.equal((await store().findGrant(first.grant.id))?.revokedAt, null);
-    assert.match((await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 2000 })).accessToken, /^lk_at_/);
-  });
+    test('RFC 6749 §6: another client\'s refresh token is invalid_grant and does not harm its owner', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      assertError(
+        await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { client: fixture.otherClient, now: t0 + 1000 })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+      assert.equal((await store().findGrant(first.grant.id))?.revokedAt, null);
+      assert.match((await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 2000 })).accessToken, /^lk_at_/);
+    });
 
-  test('RFC 6749 §5.2: an expired refresh token is invalid_grant', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    const ttl = protocolSettings().refreshTokenTtlSeconds * 1000;
-    assertError(
-      await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + ttl })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-    assert.match((await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + ttl - 1 })).accessToken, /^lk_at_/);
-  });
+    test('RFC 6749 §5.2: an expired refresh token is invalid_grant', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const ttl = protocolSettings().refreshTokenTtlSeconds * 1000;
+      assertError(
+        await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + ttl })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+      assert.match((await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + ttl - 1 })).accessToken, /^lk_at_/);
+    });
 
-  test('RFC 6749 §10.4: a refresh token of a revoked grant is invalid_grant', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    await store().revokeGrant(first.grant.id, t0 + 500, 'user_revoked');
-    assertError(
-      await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-  });
-
-  test('a revocation that lands between the lookup and the write: invalid_grant, nothing issued, no reuse reported', async () => {
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    // The real store, except that the grant is revoked right after the refresh token is looked up.
-    const racing = Object.create(store()) as KyselyStore;
-    racing.findRefreshToken = async (hash) => {
-      const found = await store().findRefreshToken(hash);
+    test('RFC 6749 §10.4: a refresh token of a revoked grant is invalid_grant', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
       await store().revokeGrant(first.grant.id, t0 + 500, 'user_revoked');
-      return found;
-    };
-    const error = await caught(() =>
-      refreshToken.handle({ params: { refresh_token: first.refreshToken }, client: fixture.client, store: racing, settings: protocolSettings(), endpoint: tokenEndpoint(), now: t0 + 1000 }),
-    );
-    assertError(error, InvalidGrant, 'invalid_grant');
-    assert.equal((error as InvalidGrant).detail, 'grant revoked');
-    const events = await store().db.selectFrom('audit_events').select('type').where('subject', '=', first.grant.id).execute();
-    assert.deepEqual(events.filter((event) => event.type === 'refresh_token.reuse_detected'), []);
-    assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, null, 'not rotated by the refused refresh');
-  });
+      assertError(
+        await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+    });
 
-  test('with refreshReuseGraceSeconds > 0 the old token may be reused within the window without revoking', async () => {
-    const settings = protocolSettings({ refreshReuseGraceSeconds: 30 });
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000, settings });
-    const again = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 10_000, settings });
-    assert.match(again.accessToken, /^lk_at_/);
-    assert.notEqual(again.refreshToken, second.refreshToken);
-    assert.equal((await store().findGrant(first.grant.id))?.revokedAt, null);
-    assert.equal((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, null);
-    // The successor issued first still works.
-    assert.match((await refresh(fixture, { refresh_token: second.refreshToken ?? '' }, { now: t0 + 11_000, settings })).accessToken, /^lk_at_/);
-  });
+    test('a revocation that lands between the lookup and the write: invalid_grant, nothing issued, no reuse reported', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      // The real store, except that the grant is revoked right after the refresh token is looked up.
+      const racing = Object.create(store()) as KyselyStore;
+      // The lookup and the write apart, as a store without the one step runs them.
+      Object.defineProperty(racing, 'rotateRefreshToken', { value: undefined });
+      racing.findRefreshToken = async (hash) => {
+        const found = await store().findRefreshToken(hash);
+        await store().revokeGrant(first.grant.id, t0 + 500, 'user_revoked');
+        return found;
+      };
+      const error = await caught(() =>
+        refreshToken.handle({ params: { refresh_token: first.refreshToken }, client: fixture.client, store: racing, settings: protocolSettings(), endpoint: tokenEndpoint(), now: t0 + 1000 }),
+      );
+      assertError(error, InvalidGrant, 'invalid_grant');
+      assert.equal((error as InvalidGrant).detail, 'grant revoked');
+      const events = await store().db.selectFrom('audit_events').select('type').where('subject', '=', first.grant.id).execute();
+      assert.deepEqual(events.filter((event) => event.type === 'refresh_token.reuse_detected'), []);
+      assert.equal((await store().findRefreshToken(hashCredential(first.refreshToken)))?.record.rotatedAt, null, 'not rotated by the refused refresh');
+    });
 
-  test('with refreshReuseGraceSeconds > 0, reuse after the window still revokes the grant', async () => {
-    const settings = protocolSettings({ refreshReuseGraceSeconds: 30 });
-    const t0 = Date.now();
-    const first = await tokens(t0);
-    const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000, settings });
-    assertError(
-      await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 + 30_001, settings })),
-      InvalidGrant,
-      'invalid_grant',
+    test('RFC 9700 §4.14.2: of concurrent refreshes with one token, one succeeds and the others revoke the grant', async () => {
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, () => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 })),
+      );
+      const issued = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+      assert.equal(issued.length, 1);
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') assertError(outcome.reason, InvalidGrant, 'invalid_grant');
+      }
+      assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 1000);
+      assert.equal((await store().findAccessToken(hashCredential((issued[0] as IssuedTokens).accessToken)))?.revokedAt, t0 + 1000);
+    });
+
+    // SQLite has no one step (rotateRefreshToken).
+    if (dialect.name === 'postgres') test(
+      'one step: a token rotated by another refresh between the step\'s read and its spend is a race: invalid_grant, the grant revoked',
+      async () => {
+        const t0 = Date.now();
+        const first = await tokens(t0);
+        const asRead = await store().findRefreshToken(hashCredential(first.refreshToken));
+        assert.ok(asRead);
+        await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 });
+        // The real store, except that its one step answers as when the other refresh committed
+        // after the step's read: the token as read (current), and not rotated by this step.
+        const racing = Object.create(store()) as KyselyStore;
+        Object.defineProperty(racing, 'rotateRefreshToken', { value: async () => ({ ...asRead, rotated: false }) });
+        const error = await caught(() =>
+          refreshToken.handle({ params: { refresh_token: first.refreshToken }, client: fixture.client, store: racing, settings: protocolSettings(), endpoint: tokenEndpoint(), now: t0 + 1000 }),
+        );
+        assertError(error, InvalidGrant, 'invalid_grant');
+        assert.equal((error as InvalidGrant).detail, 'refresh token raced by a concurrent request: grant revoked');
+        assert.equal((await store().findGrant(first.grant.id))?.revokedAt, t0 + 1000);
+      },
     );
-    assert.notEqual((await store().findGrant(first.grant.id))?.revokedAt, null);
-    assert.notEqual((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, null);
+
+    test('with refreshReuseGraceSeconds > 0 the old token may be reused within the window without revoking', async () => {
+      const settings = protocolSettings({ refreshReuseGraceSeconds: 30 });
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000, settings });
+      const again = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 10_000, settings });
+      assert.match(again.accessToken, /^lk_at_/);
+      assert.notEqual(again.refreshToken, second.refreshToken);
+      assert.equal((await store().findGrant(first.grant.id))?.revokedAt, null);
+      assert.equal((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, null);
+      // The successor issued first still works.
+      assert.match((await refresh(fixture, { refresh_token: second.refreshToken ?? '' }, { now: t0 + 11_000, settings })).accessToken, /^lk_at_/);
+    });
+
+    test('with refreshReuseGraceSeconds > 0, reuse after the window still revokes the grant', async () => {
+      const settings = protocolSettings({ refreshReuseGraceSeconds: 30 });
+      const t0 = Date.now();
+      const first = await tokens(t0);
+      const second = await refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000, settings });
+      assertError(
+        await caught(() => refresh(fixture, { refresh_token: first.refreshToken }, { now: t0 + 1000 + 30_001, settings })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+      assert.notEqual((await store().findGrant(first.grant.id))?.revokedAt, null);
+      assert.notEqual((await store().findAccessToken(hashCredential(second.accessToken)))?.revokedAt, null);
+    });
   });
-});
+}
 
 describe('client_credentials grant (sqlite)', () => {
   const db = useSqliteStore();

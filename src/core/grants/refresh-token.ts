@@ -1,18 +1,59 @@
 /** Refreshing an access token (RFC 6749 §6) with rotation (RFC 9700 §4.14.2). */
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
+import type { RefreshToken } from '../model.js';
+import type { WithGrant } from '../ports.js';
 import { isSubset, parseScope } from '../scope.js';
-import { hashCredential } from '../secrets.js';
-import { issueTokens } from '../tokens.js';
-import type { GrantHandler } from './types.js';
+import { hashCredential, newCredential } from '../secrets.js';
+import { accessTokenFormat, accessTokenTtl, type IssuedTokens, issueTokens, mintRefreshToken } from '../tokens.js';
+import type { GrantHandler, TokenRequestContext } from './types.js';
 
 const UNUSABLE = 'The refresh token is invalid, expired, revoked or was issued to another client.';
 
+/**
+ * The usual refresh in one step of the store (TokenRepository.rotateRefreshToken:
+ * one round trip on PostgreSQL where the lookup and the write are two). The new
+ * credentials are minted before the token is read, which an opaque access token
+ * allows. Answers the issued tokens, or else the token as the store found it,
+ * for the checks below to say what is wrong (or, in the reuse grace period, to
+ * issue on the retired token).
+ */
+async function rotateInOneStep(
+  { client, store, settings, endpoint, now }: TokenRequestContext,
+  presentedHash: string,
+  requested: string[],
+): Promise<IssuedTokens | WithGrant<RefreshToken> | undefined> {
+  const expiresIn = accessTokenTtl(client, settings, endpoint);
+  const accessToken = newCredential('accessToken');
+  const refresh = mintRefreshToken(client, settings, now);
+  const result = await store.rotateRefreshToken?.({
+    presentedHash,
+    clientId: client.id,
+    requested,
+    accessToken: { tokenHash: hashCredential(accessToken), expiresAt: now + expiresIn * 1000 },
+    refreshToken: refresh && { tokenHash: refresh.tokenHash, expiresAt: refresh.expiresAt },
+    now,
+  });
+  if (!result?.rotated) return result;
+  const scopes = requested.length > 0 ? requested : result.record.scopes;
+  return { accessToken, refreshToken: refresh?.token, expiresIn, scopes, grant: result.grant, client };
+}
+
 export const refreshTokenGrant: GrantHandler = {
   type: 'refresh_token',
-  async handle({ params, client, store, settings, endpoint, now, ip }) {
+  async handle(context) {
+    const { params, client, store, settings, endpoint, now, ip } = context;
     const presented = params.refresh_token;
     if (!presented) throw new InvalidRequest('The refresh_token parameter is required.');
-    const found = await store.findRefreshToken(hashCredential(presented));
+    const presentedHash = hashCredential(presented);
+    const requested = parseScope(params.scope);
+    let found: WithGrant<RefreshToken> | undefined;
+    if (store.rotateRefreshToken && requested !== undefined && accessTokenFormat(client, settings) === 'opaque') {
+      const stepped = await rotateInOneStep(context, presentedHash, requested);
+      if (stepped && 'accessToken' in stepped) return stepped;
+      found = stepped;
+    } else {
+      found = await store.findRefreshToken(presentedHash);
+    }
     if (!found) throw new InvalidGrant(UNUSABLE, 'unknown refresh token');
     const { record, grant } = found;
     // §6: "validate the refresh token and ensure that it was issued to the authenticated client"
@@ -39,7 +80,6 @@ export const refreshTokenGrant: GrantHandler = {
     }
 
     // §6: "The requested scope MUST NOT include any scope not originally granted".
-    const requested = parseScope(params.scope);
     if (requested === undefined) throw new InvalidScope('The scope parameter is malformed.');
     if (!isSubset(requested, record.scopes)) {
       throw new InvalidScope('The requested scope exceeds the scope originally granted.');

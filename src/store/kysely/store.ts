@@ -16,7 +16,7 @@ import type {
   SigningKey,
   User,
 } from '../../core/model.js';
-import type { IssueOutcome, NewGrant, TokenIssue, WithGrant } from '../../core/ports.js';
+import type { IssueOutcome, NewGrant, RefreshRotation, RotationResult, TokenIssue, WithGrant } from '../../core/ports.js';
 import { newId } from '../../core/secrets.js';
 import {
   type AuditEvent,
@@ -37,9 +37,9 @@ import { deepFreeze, ReadCache } from './read-cache.js';
 import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
 import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, REFRESH_TOKEN_COLUMNS, spaced, toClient, toUser } from './rows.js';
-import type { ClientsTable, Database, GrantsTable, SigningKeysTable } from './schema.js';
+import type { ClientsTable, Database, GrantsTable, RefreshTokensTable, SigningKeysTable } from './schema.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue } from './grant-use.js';
-import { saveIssueInOneStatement } from './token-issue.js';
+import { rotateRefreshTokenInOneStatement, saveIssueInOneStatement } from './token-issue.js';
 
 type GrantColumns = Pick<Selectable<GrantsTable>, 'id' | 'client_id' | 'user_id' | 'account_id' | 'scopes' | 'partner_id' | 'created_at' | 'last_used_at' | 'revoked_at'>;
 
@@ -110,6 +110,23 @@ function joinedGrant(row: { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[
 function revokedWithGrant(own: number | null, grant: number | null): number | null {
   if (own === null) return grant;
   return grant === null ? own : Math.min(own, grant);
+}
+
+type RefreshTokenRow = Selectable<RefreshTokensTable> & { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[K] };
+
+/** A refresh token's row joined with its grant's (GRANT_AS_G), as the core sees them. */
+function refreshTokenWithGrant(row: RefreshTokenRow): WithGrant<RefreshToken> {
+  const record: RefreshToken = {
+    tokenHash: row.token_hash,
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    scopes: spaced(row.scopes),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    rotatedAt: row.rotated_at,
+    revokedAt: revokedWithGrant(row.revoked_at, row.g_revoked_at),
+  };
+  return { record, grant: joinedGrant(row) };
 }
 
 /** The grant if live, as a subquery: the condition of saveIssue's first write (SQLite). */
@@ -277,6 +294,13 @@ export class KyselyStore implements Store {
   /** SQLite's transactions, batched into shared commits (see group-commit.ts). */
   private readonly groupCommit: GroupCommit<KyselyStore> | undefined;
 
+  /**
+   * On PostgreSQL only, where findRefreshToken and saveIssue are a round trip
+   * each: SQLite answers both within the process, and its one statement would
+   * be a write transaction for every token presented, unknown ones included.
+   */
+  readonly rotateRefreshToken: ((rotation: RefreshRotation) => Promise<RotationResult | undefined>) | undefined;
+
   constructor(
     readonly db: Kysely<Database> | Transaction<Database>,
     readonly dialect: Dialect,
@@ -286,6 +310,7 @@ export class KyselyStore implements Store {
     if (dialect === 'sqlite' && !db.isTransaction) {
       this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks, caches));
     }
+    this.rotateRefreshToken = dialect === 'postgres' ? (rotation) => this.rotateInOneStatement(rotation) : undefined;
   }
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
@@ -910,18 +935,12 @@ export class KyselyStore implements Store {
 
   async findRefreshToken(tokenHash: string): Promise<WithGrant<RefreshToken> | undefined> {
     const row = (await HOT.findRefreshToken.execute(this.db, this.dialect, tokenHash)).rows[0];
-    if (!row) return undefined;
-    const record: RefreshToken = {
-      tokenHash: row.token_hash,
-      grantId: row.grant_id,
-      clientId: row.client_id,
-      scopes: spaced(row.scopes),
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      rotatedAt: row.rotated_at,
-      revokedAt: revokedWithGrant(row.revoked_at, row.g_revoked_at),
-    };
-    return { record, grant: joinedGrant(row) };
+    return row && refreshTokenWithGrant(row);
+  }
+
+  private async rotateInOneStatement(rotation: RefreshRotation): Promise<RotationResult | undefined> {
+    const row = await rotateRefreshTokenInOneStatement<RefreshTokenRow>(this.db, rotation);
+    return row && { ...refreshTokenWithGrant(row), rotated: row.rotated };
   }
 
   async revokeAccessToken(tokenHash: string, now: number): Promise<boolean> {
