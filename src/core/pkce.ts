@@ -47,9 +47,14 @@ export function s256(verifier: string): string {
   return createHash('sha256').update(verifier).digest('base64url');
 }
 
+/** RFC 7636 §4.1: whether the code_verifier has the form a verifier must have. */
+export function isWellFormedVerifier(verifier: string): boolean {
+  return VERIFIER.test(verifier);
+}
+
 /** RFC 7636 §4.6: recompute the challenge from the verifier and compare. */
 export function verifierMatches(verifier: string, challenge: string, method: string): boolean {
-  if (!VERIFIER.test(verifier)) return false;
+  if (!isWellFormedVerifier(verifier)) return false;
   const computed = method === 'S256' ? s256(verifier) : verifier;
   return hashesEqual(computed, challenge);
 }

@@ -66,6 +66,18 @@ export interface WithGrant<T> {
 export interface CodeRepository {
   insertCode(code: AuthorizationCode): Promise<void>;
   findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined>;
+  /**
+   * findCode and saveIssue in one step, for a store where each is a round
+   * trip (PostgreSQL); a store without it is used through those two. Finds
+   * the presented code with its grant and, only when the code is unused,
+   * issued to `clientId` on `channel`, unexpired at `now`, its redirect URI
+   * (if it has one) equal to `redirectUri`, its challenge either absent with
+   * no verifier sent or an S256 challenge equal to `s256Challenge`, and its
+   * grant live, writes what saveIssue would: spends it, records the grant's
+   * use, and saves the new tokens with the code's scope. Undefined for an
+   * unknown code.
+   */
+  exchangeCode?(exchange: CodeExchange): Promise<OneStepResult<AuthorizationCode> | undefined>;
 }
 
 /**
@@ -88,23 +100,45 @@ export interface TokenIssue {
 export type IssueOutcome = 'saved' | 'spent' | 'grant_revoked';
 
 /**
- * A refresh with rotation asked of the store in one step: the presented
- * token, who presents it, and the new credentials' hashes, minted before the
- * token is read (so the access token is opaque: a JWT needs the grant).
+ * The new credentials of a token response asked of the store in one step, by
+ * their hashes: minted before the code or token is read, which an opaque
+ * access token allows (a JWT needs the grant).
  */
-export interface RefreshRotation {
+export interface NewTokenHashes {
+  accessToken: { tokenHash: string; expiresAt: number };
+  refreshToken: { tokenHash: string; expiresAt: number } | undefined;
+}
+
+/** A refresh with rotation asked of the store in one step (TokenRepository.rotateRefreshToken). */
+export interface RefreshRotation extends NewTokenHashes {
   presentedHash: string;
   clientId: string;
   /** The scope requested, distinct scope tokens; empty asks for the token's own. */
   requested: string[];
-  accessToken: { tokenHash: string; expiresAt: number };
-  refreshToken: { tokenHash: string; expiresAt: number } | undefined;
   now: number;
 }
 
-/** The presented token as found, and whether the step rotated it. */
-export interface RotationResult extends WithGrant<RefreshToken> {
-  rotated: boolean;
+/** A code exchange asked of the store in one step (CodeRepository.exchangeCode). */
+export interface CodeExchange extends NewTokenHashes {
+  presentedHash: string;
+  clientId: string;
+  /** The token endpoint's channel: a code is bound to its authorize endpoint's. */
+  channel: string;
+  /** The redirect_uri parameter, or null when the request has none. */
+  redirectUri: string | null;
+  /** BASE64URL(SHA256(code_verifier)) (RFC 7636 §4.6), or null when the request has no verifier. */
+  s256Challenge: string | null;
+  now: number;
+}
+
+/**
+ * The code or token presented, as found, and whether the step saved the
+ * response. When it did not, nothing was written, and `record` and `grant`
+ * are what findCode or findRefreshToken would have answered, for the
+ * caller's own checks to say why (or to go on in the two steps).
+ */
+export interface OneStepResult<T> extends WithGrant<T> {
+  saved: boolean;
 }
 
 export interface TokenRepository {
@@ -129,12 +163,9 @@ export interface TokenRepository {
    * `now`, its scope covering `requested`) and its grant live, writes what
    * saveIssue would: spends it, records the grant's use, and saves the new
    * access token (scope: `requested`, or else the token's) and refresh token
-   * (the token's scope, RFC 6749 §6). `rotated` says whether it did; when it
-   * did not, nothing was written and `record` and `grant` are what
-   * findRefreshToken would have answered, for the caller's own checks.
-   * Undefined for an unknown token.
+   * (the token's scope, RFC 6749 §6). Undefined for an unknown token.
    */
-  rotateRefreshToken?(rotation: RefreshRotation): Promise<RotationResult | undefined>;
+  rotateRefreshToken?(rotation: RefreshRotation): Promise<OneStepResult<RefreshToken> | undefined>;
   /** Revokes one access token; false if it was unknown or already revoked. */
   revokeAccessToken(tokenHash: string, now: number): Promise<boolean>;
 }

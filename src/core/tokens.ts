@@ -2,7 +2,7 @@
 import { signAccessToken } from './jwt.js';
 import type { AccessTokenFormat, AnyGrant, Client, RefreshToken } from './model.js';
 import { TemporarilyUnavailable } from './errors.js';
-import type { IssueOutcome, SigningKeyRepository, TokenIssue, TokenRepository } from './ports.js';
+import type { IssueOutcome, NewTokenHashes, SigningKeyRepository, TokenIssue, TokenRepository } from './ports.js';
 import { hashCredential, newCredential } from './secrets.js';
 import type { ProtocolSettings, TokenEndpointSettings } from './settings.js';
 import { ensureSigningKey } from './signing-keys.js';
@@ -118,8 +118,32 @@ export async function issueTokens(
   return outcome === 'saved' ? { accessToken, refreshToken: refresh?.token, expiresIn, scopes, grant, client } : outcome;
 }
 
+/**
+ * The credentials of a response asked of the store in one step (exchangeCode,
+ * rotateRefreshToken), minted before the code or token is read: so only where
+ * the access token is opaque (a JWT's claims come from the grant). `hashes` is
+ * what the store saves; `issued` is the response once it has.
+ */
+export function preMintTokens(
+  client: Client,
+  settings: ProtocolSettings,
+  endpoint: TokenEndpointSettings,
+  now: number,
+): { hashes: NewTokenHashes; issued(scopes: string[], grant: AnyGrant): IssuedTokens } {
+  const expiresIn = accessTokenTtl(client, settings, endpoint);
+  const accessToken = newCredential('accessToken');
+  const refresh = mintRefreshToken(client, settings, now);
+  return {
+    hashes: {
+      accessToken: { tokenHash: hashCredential(accessToken), expiresAt: now + expiresIn * 1000 },
+      refreshToken: refresh && { tokenHash: refresh.tokenHash, expiresAt: refresh.expiresAt },
+    },
+    issued: (scopes, grant) => ({ accessToken, refreshToken: refresh?.token, expiresIn, scopes, grant, client }),
+  };
+}
+
 /** A new refresh token, when the client may refresh: the credential, its hash and its expiry. */
-export function mintRefreshToken(client: Client, settings: ProtocolSettings, now: number): { token: string; tokenHash: string; expiresAt: number } | undefined {
+function mintRefreshToken(client: Client, settings: ProtocolSettings, now: number): { token: string; tokenHash: string; expiresAt: number } | undefined {
   if (!client.grantTypes.includes('refresh_token')) return undefined;
   const token = newCredential('refreshToken');
   const ttl = client.refreshTokenTtlSeconds ?? settings.refreshTokenTtlSeconds;

@@ -1,8 +1,8 @@
 /**
  * The grant handlers against a real store, without HTTP: the authorization
- * code grant (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6) on SQLite, and the refresh
- * token grant with rotation (RFC 6749 §6, RFC 9700 §4.14.2) on every dialect,
- * since on PostgreSQL the store finds and rotates the token in one step.
+ * code grant (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6) and the refresh token grant
+ * with rotation (RFC 6749 §6, RFC 9700 §4.14.2) on every dialect, since on
+ * PostgreSQL the store finds and spends the code or token in one step.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -134,182 +134,218 @@ describe('the grant registry', () => {
   });
 });
 
-describe('authorization_code grant (sqlite)', () => {
-  const fixture = useFixture();
-  const store = () => fixture.db.store;
+// Over every dialect: on PostgreSQL a code is exchanged in one step of the store (exchangeCode).
+for (const dialect of await dialects()) {
+  describe(`authorization_code grant (${dialect.name})`, { skip: dialect.skip }, () => {
+    const fixture = useFixture(useStore(dialect));
+    const store = () => fixture.db.store;
 
-  test('RFC 6749 §4.1.3: a valid code is exchanged for tokens bound to the user, account, client and scopes', async () => {
-    const { code, issuedAt, accountId } = await authorize(fixture);
-    const now = issuedAt + 1000;
-    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now });
-    assert.match(issued.accessToken, /^lk_at_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
-    assert.match(issued.refreshToken ?? '', /^lk_rt_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
-    assert.equal(issued.expiresIn, 3600);
-    assert.deepEqual(issued.scopes, ['profile', 'read']);
-    assert.equal(issued.client.id, fixture.client.id);
+    test('RFC 6749 §4.1.3: a valid code is exchanged for tokens bound to the user, account, client and scopes', async () => {
+      const { code, issuedAt, accountId } = await authorize(fixture);
+      const now = issuedAt + 1000;
+      const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now });
+      assert.match(issued.accessToken, /^lk_at_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+      assert.match(issued.refreshToken ?? '', /^lk_rt_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+      assert.equal(issued.expiresIn, 3600);
+      assert.deepEqual(issued.scopes, ['profile', 'read']);
+      assert.equal(issued.client.id, fixture.client.id);
 
-    const access = await store().findAccessToken(hashCredential(issued.accessToken));
-    assert.ok(access);
-    assert.equal(access.clientId, fixture.client.id);
-    assert.equal(access.userId, fixture.userId);
-    assert.equal(access.accountId, accountId);
-    assert.deepEqual(access.scopes, ['profile', 'read']);
-    assert.equal(access.expiresAt, now + 3600 * 1000);
-    assert.equal(access.revokedAt, null);
-    const refreshRecord = await store().findRefreshToken(hashCredential(issued.refreshToken ?? ''));
-    assert.equal(refreshRecord?.record.grantId, access.grantId);
-    assert.equal(refreshRecord?.grant.id, access.grantId, 'the refresh token comes with its grant');
-    assert.equal((await store().findCode(hashCredential(code)))?.record.consumedAt, now);
-    assert.equal((await store().findGrant(access.grantId))?.lastUsedAt, now);
-  });
-
-  test('RFC 6749 §4.1.3: the code parameter is required', async () => {
-    assertError(await caught(() => redeem(fixture, { redirect_uri: REDIRECT_URI })), InvalidRequest, 'invalid_request');
-  });
-
-  test('RFC 6749 §5.2: an unknown code is invalid_grant', async () => {
-    assertError(await caught(() => redeem(fixture, { code: 'lk_ac_unknown' })), InvalidGrant, 'invalid_grant');
-  });
-
-  test('RFC 6749 §4.1.2: a second use is invalid_grant and revokes the tokens issued from the first', async () => {
-    const { code, issuedAt } = await authorize(fixture);
-    const first = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 1000 });
-    const error = await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 2000 }));
-    assertError(error, InvalidGrant, 'invalid_grant');
-
-    const access = await store().findAccessToken(hashCredential(first.accessToken));
-    assert.equal(access?.revokedAt, issuedAt + 2000);
-    const refreshRecord = await store().findRefreshToken(hashCredential(first.refreshToken ?? ''));
-    assert.equal(refreshRecord?.record.revokedAt, issuedAt + 2000);
-    assert.notEqual((await store().findGrant(first.grant.id))?.revokedAt, null);
-    assertError(
-      await caught(() => refresh(fixture, { refresh_token: first.refreshToken ?? '' }, { now: issuedAt + 3000 })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-  });
-
-  test('RFC 6749 §4.1.3: a code issued to another client is invalid_grant', async () => {
-    const { code } = await authorize(fixture);
-    assertError(
-      await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client: fixture.otherClient })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-  });
-
-  test('RFC 6749 §4.1.2: an expired code is invalid_grant; just before expiry it is accepted', async () => {
-    const ttl = protocolSettings().codeTtlSeconds * 1000;
-    const expired = await authorize(fixture);
-    assertError(
-      await caught(() => redeem(fixture, { code: expired.code, redirect_uri: REDIRECT_URI }, { now: expired.issuedAt + ttl })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-    const fresh = await authorize(fixture);
-    const issued = await redeem(fixture, { code: fresh.code, redirect_uri: REDIRECT_URI }, { now: fresh.issuedAt + ttl - 1 });
-    assert.match(issued.accessToken, /^lk_at_/);
-  });
-
-  test('RFC 6749 §4.1.3: when redirect_uri was in the request, a token request without it is invalid_grant', async () => {
-    const { code } = await authorize(fixture);
-    assertError(await caught(() => redeem(fixture, { code })), InvalidGrant, 'invalid_grant');
-  });
-
-  test('RFC 6749 §4.1.3: a redirect_uri different from the one in the request is invalid_grant', async () => {
-    const { code } = await authorize(fixture);
-    for (const uri of [`${REDIRECT_URI}/`, 'https://evil.example/callback', REDIRECT_URI.toUpperCase(), '']) {
-      assertError(await caught(() => redeem(fixture, { code, redirect_uri: uri })), InvalidGrant, 'invalid_grant');
-    }
-    // The failed attempts did not use the code up.
-    assert.match((await redeem(fixture, { code, redirect_uri: REDIRECT_URI })).accessToken, /^lk_at_/);
-  });
-
-  test('RFC 6749 §4.1.3: when redirect_uri was omitted from the request, the token request need not send it', async () => {
-    const { code } = await authorize(fixture, { omitRedirectUri: true });
-    assert.match((await redeem(fixture, { code })).accessToken, /^lk_at_/);
-  });
-
-  test('RFC 7636 §4.6: the right code_verifier redeems a PKCE code', async () => {
-    const { code } = await authorize(fixture, {
-      client: fixture.publicClient,
-      params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' },
+      const access = await store().findAccessToken(hashCredential(issued.accessToken));
+      assert.ok(access);
+      assert.equal(access.clientId, fixture.client.id);
+      assert.equal(access.userId, fixture.userId);
+      assert.equal(access.accountId, accountId);
+      assert.deepEqual(access.scopes, ['profile', 'read']);
+      assert.equal(access.expiresAt, now + 3600 * 1000);
+      assert.equal(access.revokedAt, null);
+      const refreshRecord = await store().findRefreshToken(hashCredential(issued.refreshToken ?? ''));
+      assert.equal(refreshRecord?.record.grantId, access.grantId);
+      assert.equal(refreshRecord?.grant.id, access.grantId, 'the refresh token comes with its grant');
+      assert.equal((await store().findCode(hashCredential(code)))?.record.consumedAt, now);
+      assert.equal((await store().findGrant(access.grantId))?.lastUsedAt, now);
     });
-    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, { client: fixture.publicClient });
-    assert.equal(issued.client.id, fixture.publicClient.id);
-  });
 
-  test('RFC 7636 §4.6: a wrong code_verifier is invalid_grant', async () => {
-    const { code } = await authorize(fixture, { params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' } });
-    for (const verifier of [`${VERIFIER.slice(0, -1)}l`, CHALLENGE, 'short']) {
+    test('RFC 6749 §4.1.3: the code parameter is required', async () => {
+      assertError(await caught(() => redeem(fixture, { redirect_uri: REDIRECT_URI })), InvalidRequest, 'invalid_request');
+    });
+
+    test('RFC 6749 §5.2: an unknown code is invalid_grant', async () => {
+      assertError(await caught(() => redeem(fixture, { code: 'lk_ac_unknown' })), InvalidGrant, 'invalid_grant');
+    });
+
+    test('RFC 6749 §4.1.2: a second use is invalid_grant and revokes the tokens issued from the first', async () => {
+      const { code, issuedAt } = await authorize(fixture);
+      const first = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 1000 });
+      const error = await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 2000 }));
+      assertError(error, InvalidGrant, 'invalid_grant');
+
+      const access = await store().findAccessToken(hashCredential(first.accessToken));
+      assert.equal(access?.revokedAt, issuedAt + 2000);
+      const refreshRecord = await store().findRefreshToken(hashCredential(first.refreshToken ?? ''));
+      assert.equal(refreshRecord?.record.revokedAt, issuedAt + 2000);
+      assert.notEqual((await store().findGrant(first.grant.id))?.revokedAt, null);
       assertError(
-        await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: verifier })),
+        await caught(() => refresh(fixture, { refresh_token: first.refreshToken ?? '' }, { now: issuedAt + 3000 })),
         InvalidGrant,
         'invalid_grant',
       );
-    }
-  });
-
-  test('RFC 7636 §4.5: a missing code_verifier for a PKCE code is invalid_grant', async () => {
-    const { code } = await authorize(fixture, {
-      client: fixture.publicClient,
-      params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' },
     });
-    assertError(
-      await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client: fixture.publicClient })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-  });
 
-  test('RFC 7636 §4.6: a plain challenge (where allowed) is matched by the identical verifier only', async () => {
-    const settings = protocolSettings({ pkce: { requiredFor: 'public', allowPlain: true } });
-    const { code } = await authorize(fixture, { params: { code_challenge: VERIFIER, code_challenge_method: 'plain' }, settings });
-    assertError(
-      await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: `${VERIFIER}x` }, { settings })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-    assert.match((await redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, { settings })).accessToken, /^lk_at_/);
-  });
+    test('RFC 6749 §4.1.2: of concurrent exchanges of one code, one succeeds and the others revoke the grant', async () => {
+      const { code, issuedAt } = await authorize(fixture);
+      const now = issuedAt + 1000;
+      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now })));
+      const issued = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+      assert.equal(issued.length, 1);
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') assertError(outcome.reason, InvalidGrant, 'invalid_grant');
+      }
+      assert.equal((await store().findGrant((issued[0] as IssuedTokens).grant.id))?.revokedAt, now);
+      assert.equal((await store().findAccessToken(hashCredential((issued[0] as IssuedTokens).accessToken)))?.revokedAt, now);
+    });
 
-  test('RFC 9700 §4.8.2: a code_verifier sent for a code issued without a challenge is invalid_grant (downgrade)', async () => {
-    const { code } = await authorize(fixture);
-    assertError(
-      await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER })),
-      InvalidGrant,
-      'invalid_grant',
-    );
-  });
+    // SQLite has no one step (exchangeCode).
+    if (dialect.name === 'postgres') {
+      test('one step: a code spent by another exchange between the step\'s read and its spend is a race: invalid_grant, the grant revoked', async () => {
+        const { code, issuedAt } = await authorize(fixture);
+        const asRead = await store().findCode(hashCredential(code));
+        assert.ok(asRead);
+        const first = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 1000 });
+        // The real store, except that its one step answers as when the other exchange committed
+        // after the step's read: the code as read (unused), and not spent by this step.
+        const racing = Object.create(store()) as KyselyStore;
+        Object.defineProperty(racing, 'exchangeCode', { value: async () => ({ ...asRead, saved: false }) });
+        const error = await caught(() =>
+          authorizationCode.handle({ params: { code, redirect_uri: REDIRECT_URI }, client: fixture.client, store: racing, settings: protocolSettings(), endpoint: tokenEndpoint(), now: issuedAt + 1000 }),
+        );
+        assertError(error, InvalidGrant, 'invalid_grant');
+        assert.equal((error as InvalidGrant).detail, 'code raced by a concurrent request: grant revoked');
+        assert.equal((await store().findAccessToken(hashCredential(first.accessToken)))?.revokedAt, issuedAt + 1000);
+      });
+    }
 
-  test('a code issued on another authorize endpoint (channel) is invalid_grant', async () => {
-    const { code } = await authorize(fixture, { channel: 'legacy' });
-    assertError(await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI })), InvalidGrant, 'invalid_grant');
-    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { endpoint: tokenEndpoint({ channel: 'legacy' }) });
-    assert.match(issued.accessToken, /^lk_at_/);
-  });
+    test('RFC 6749 §4.1.3: a code issued to another client is invalid_grant', async () => {
+      const { code } = await authorize(fixture);
+      assertError(
+        await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client: fixture.otherClient })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+    });
 
-  test('RFC 6749 §10.5: a code of a revoked grant is invalid_grant', async () => {
-    const { code } = await authorize(fixture);
-    const found = await store().findCode(hashCredential(code));
-    assert.ok(found);
-    await store().revokeGrant(found.record.grantId, Date.now(), 'test');
-    assertError(await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI })), InvalidGrant, 'invalid_grant');
-  });
+    test('RFC 6749 §4.1.2: an expired code is invalid_grant; just before expiry it is accepted', async () => {
+      const ttl = protocolSettings().codeTtlSeconds * 1000;
+      const expired = await authorize(fixture);
+      assertError(
+        await caught(() => redeem(fixture, { code: expired.code, redirect_uri: REDIRECT_URI }, { now: expired.issuedAt + ttl })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+      const fresh = await authorize(fixture);
+      const issued = await redeem(fixture, { code: fresh.code, redirect_uri: REDIRECT_URI }, { now: fresh.issuedAt + ttl - 1 });
+      assert.match(issued.accessToken, /^lk_at_/);
+    });
 
-  test('an endpoint or client access-token lifetime overrides the server default', async () => {
-    const { code } = await authorize(fixture);
-    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { endpoint: tokenEndpoint({ accessTokenTtlSeconds: 120 }) });
-    assert.equal(issued.expiresIn, 120);
-  });
+    test('RFC 6749 §4.1.3: when redirect_uri was in the request, a token request without it is invalid_grant', async () => {
+      const { code } = await authorize(fixture);
+      assertError(await caught(() => redeem(fixture, { code })), InvalidGrant, 'invalid_grant');
+    });
 
-  test('a client without the refresh_token grant gets no refresh token', async () => {
-    const { client } = await makeClient(store(), { name: 'Code Only', grantTypes: ['authorization_code'] });
-    const { code } = await authorize(fixture, { client });
-    const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client });
-    assert.equal(issued.refreshToken, undefined);
-  });
-});
+    test('RFC 6749 §4.1.3: a redirect_uri different from the one in the request is invalid_grant', async () => {
+      const { code } = await authorize(fixture);
+      for (const uri of [`${REDIRECT_URI}/`, 'https://evil.example/callback', REDIRECT_URI.toUpperCase(), '']) {
+        assertError(await caught(() => redeem(fixture, { code, redirect_uri: uri })), InvalidGrant, 'invalid_grant');
+      }
+      // The failed attempts did not use the code up.
+      assert.match((await redeem(fixture, { code, redirect_uri: REDIRECT_URI })).accessToken, /^lk_at_/);
+    });
+
+    test('RFC 6749 §4.1.3: when redirect_uri was omitted from the request, the token request need not send it', async () => {
+      const { code } = await authorize(fixture, { omitRedirectUri: true });
+      assert.match((await redeem(fixture, { code })).accessToken, /^lk_at_/);
+    });
+
+    test('RFC 7636 §4.6: the right code_verifier redeems a PKCE code', async () => {
+      const { code } = await authorize(fixture, {
+        client: fixture.publicClient,
+        params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' },
+      });
+      const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, { client: fixture.publicClient });
+      assert.equal(issued.client.id, fixture.publicClient.id);
+    });
+
+    test('RFC 7636 §4.6: a wrong code_verifier is invalid_grant', async () => {
+      const { code } = await authorize(fixture, { params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' } });
+      for (const verifier of [`${VERIFIER.slice(0, -1)}l`, CHALLENGE, 'short']) {
+        assertError(
+          await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: verifier })),
+          InvalidGrant,
+          'invalid_grant',
+        );
+      }
+    });
+
+    test('RFC 7636 §4.5: a missing code_verifier for a PKCE code is invalid_grant', async () => {
+      const { code } = await authorize(fixture, {
+        client: fixture.publicClient,
+        params: { code_challenge: CHALLENGE, code_challenge_method: 'S256' },
+      });
+      assertError(
+        await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client: fixture.publicClient })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+    });
+
+    test('RFC 7636 §4.6: a plain challenge (where allowed) is matched by the identical verifier only', async () => {
+      const settings = protocolSettings({ pkce: { requiredFor: 'public', allowPlain: true } });
+      const { code } = await authorize(fixture, { params: { code_challenge: VERIFIER, code_challenge_method: 'plain' }, settings });
+      assertError(
+        await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: `${VERIFIER}x` }, { settings })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+      assert.match((await redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, { settings })).accessToken, /^lk_at_/);
+    });
+
+    test('RFC 9700 §4.8.2: a code_verifier sent for a code issued without a challenge is invalid_grant (downgrade)', async () => {
+      const { code } = await authorize(fixture);
+      assertError(
+        await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER })),
+        InvalidGrant,
+        'invalid_grant',
+      );
+    });
+
+    test('a code issued on another authorize endpoint (channel) is invalid_grant', async () => {
+      const { code } = await authorize(fixture, { channel: 'legacy' });
+      assertError(await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI })), InvalidGrant, 'invalid_grant');
+      const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { endpoint: tokenEndpoint({ channel: 'legacy' }) });
+      assert.match(issued.accessToken, /^lk_at_/);
+    });
+
+    test('RFC 6749 §10.5: a code of a revoked grant is invalid_grant', async () => {
+      const { code } = await authorize(fixture);
+      const found = await store().findCode(hashCredential(code));
+      assert.ok(found);
+      await store().revokeGrant(found.record.grantId, Date.now(), 'test');
+      assertError(await caught(() => redeem(fixture, { code, redirect_uri: REDIRECT_URI })), InvalidGrant, 'invalid_grant');
+    });
+
+    test('an endpoint or client access-token lifetime overrides the server default', async () => {
+      const { code } = await authorize(fixture);
+      const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { endpoint: tokenEndpoint({ accessTokenTtlSeconds: 120 }) });
+      assert.equal(issued.expiresIn, 120);
+    });
+
+    test('a client without the refresh_token grant gets no refresh token', async () => {
+      const { client } = await makeClient(store(), { name: 'Code Only', grantTypes: ['authorization_code'] });
+      const { code } = await authorize(fixture, { client });
+      const issued = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { client });
+      assert.equal(issued.refreshToken, undefined);
+    });
+  });}
+
 
 // Over every dialect: on PostgreSQL a refresh is asked of the store in one step (rotateRefreshToken).
 for (const dialect of await dialects()) {
@@ -499,7 +535,7 @@ for (const dialect of await dialects()) {
         // The real store, except that its one step answers as when the other refresh committed
         // after the step's read: the token as read (current), and not rotated by this step.
         const racing = Object.create(store()) as KyselyStore;
-        Object.defineProperty(racing, 'rotateRefreshToken', { value: async () => ({ ...asRead, rotated: false }) });
+        Object.defineProperty(racing, 'rotateRefreshToken', { value: async () => ({ ...asRead, saved: false }) });
         const error = await caught(() =>
           refreshToken.handle({ params: { refresh_token: first.refreshToken }, client: fixture.client, store: racing, settings: protocolSettings(), endpoint: tokenEndpoint(), now: t0 + 1000 }),
         );

@@ -1,18 +1,61 @@
 /** The authorization code grant: the access token request (RFC 6749 §4.1.3, RFC 7636 §4.5). */
 import { InvalidGrant, InvalidRequest } from '../errors.js';
-import { verifierMatches } from '../pkce.js';
+import type { AuthorizationCode } from '../model.js';
+import type { WithGrant } from '../ports.js';
+import { isWellFormedVerifier, s256, verifierMatches } from '../pkce.js';
 import { hashCredential } from '../secrets.js';
-import { issueTokens } from '../tokens.js';
-import type { GrantHandler } from './types.js';
+import { accessTokenFormat, type IssuedTokens, issueTokens, preMintTokens } from '../tokens.js';
+import type { GrantHandler, TokenRequestContext } from './types.js';
 
 const UNUSABLE = 'The authorization code is invalid, expired, already used or was issued to another client.';
 
+/**
+ * The usual exchange in one step of the store (CodeRepository.exchangeCode: one
+ * round trip on PostgreSQL where the lookup and the write are two). Answers the
+ * issued tokens, or else the code as the store found it, for the checks below
+ * to say what is wrong (or to verify a plain challenge, which the store leaves
+ * to them).
+ */
+async function exchangeInOneStep(
+  { params, client, store, settings, endpoint, now }: TokenRequestContext,
+  presentedHash: string,
+  verifier: string | undefined,
+): Promise<IssuedTokens | WithGrant<AuthorizationCode> | undefined> {
+  const minted = preMintTokens(client, settings, endpoint, now);
+  const result = await store.exchangeCode?.({
+    presentedHash,
+    clientId: client.id,
+    channel: endpoint.channel,
+    redirectUri: params.redirect_uri ?? null,
+    s256Challenge: verifier === undefined ? null : s256(verifier),
+    now,
+    ...minted.hashes,
+  });
+  if (!result?.saved) return result;
+  return minted.issued(result.record.scopes, result.grant);
+}
+
 export const authorizationCodeGrant: GrantHandler = {
   type: 'authorization_code',
-  async handle({ params, client, store, settings, endpoint, now, ip }) {
+  async handle(context) {
+    const { params, client, store, settings, endpoint, now, ip } = context;
     const code = params.code;
     if (!code) throw new InvalidRequest('The code parameter is required.');
-    const found = await store.findCode(hashCredential(code));
+    const codeHash = hashCredential(code);
+    const verifier = params.code_verifier;
+    let found: WithGrant<AuthorizationCode> | undefined;
+    if (
+      store.exchangeCode &&
+      accessTokenFormat(client, settings) === 'opaque' &&
+      (params.redirect_uri !== undefined || !endpoint.redirectUriRequired) &&
+      (verifier === undefined || isWellFormedVerifier(verifier))
+    ) {
+      const stepped = await exchangeInOneStep(context, codeHash, verifier);
+      if (stepped && 'accessToken' in stepped) return stepped;
+      found = stepped;
+    } else {
+      found = await store.findCode(codeHash);
+    }
     if (!found) throw new InvalidGrant(UNUSABLE, 'unknown code');
     const { record, grant } = found;
 
@@ -45,7 +88,6 @@ export const authorizationCodeGrant: GrantHandler = {
       throw new InvalidGrant('redirect_uri does not match the one in the authorization request.');
     }
 
-    const verifier = params.code_verifier;
     if (record.codeChallenge !== null && record.codeChallengeMethod !== null) {
       if (verifier === undefined) throw new InvalidGrant('code_verifier is required (PKCE).');
       if (!verifierMatches(verifier, record.codeChallenge, record.codeChallengeMethod)) {

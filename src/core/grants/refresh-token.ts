@@ -3,39 +3,28 @@ import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
 import type { RefreshToken } from '../model.js';
 import type { WithGrant } from '../ports.js';
 import { isSubset, parseScope } from '../scope.js';
-import { hashCredential, newCredential } from '../secrets.js';
-import { accessTokenFormat, accessTokenTtl, type IssuedTokens, issueTokens, mintRefreshToken } from '../tokens.js';
+import { hashCredential } from '../secrets.js';
+import { accessTokenFormat, type IssuedTokens, issueTokens, preMintTokens } from '../tokens.js';
 import type { GrantHandler, TokenRequestContext } from './types.js';
 
 const UNUSABLE = 'The refresh token is invalid, expired, revoked or was issued to another client.';
 
 /**
  * The usual refresh in one step of the store (TokenRepository.rotateRefreshToken:
- * one round trip on PostgreSQL where the lookup and the write are two). The new
- * credentials are minted before the token is read, which an opaque access token
- * allows. Answers the issued tokens, or else the token as the store found it,
- * for the checks below to say what is wrong (or, in the reuse grace period, to
- * issue on the retired token).
+ * one round trip on PostgreSQL where the lookup and the write are two). Answers
+ * the issued tokens, or else the token as the store found it, for the checks
+ * below to say what is wrong (or, in the reuse grace period, to issue on the
+ * retired token).
  */
 async function rotateInOneStep(
   { client, store, settings, endpoint, now }: TokenRequestContext,
   presentedHash: string,
   requested: string[],
 ): Promise<IssuedTokens | WithGrant<RefreshToken> | undefined> {
-  const expiresIn = accessTokenTtl(client, settings, endpoint);
-  const accessToken = newCredential('accessToken');
-  const refresh = mintRefreshToken(client, settings, now);
-  const result = await store.rotateRefreshToken?.({
-    presentedHash,
-    clientId: client.id,
-    requested,
-    accessToken: { tokenHash: hashCredential(accessToken), expiresAt: now + expiresIn * 1000 },
-    refreshToken: refresh && { tokenHash: refresh.tokenHash, expiresAt: refresh.expiresAt },
-    now,
-  });
-  if (!result?.rotated) return result;
-  const scopes = requested.length > 0 ? requested : result.record.scopes;
-  return { accessToken, refreshToken: refresh?.token, expiresIn, scopes, grant: result.grant, client };
+  const minted = preMintTokens(client, settings, endpoint, now);
+  const result = await store.rotateRefreshToken?.({ presentedHash, clientId: client.id, requested, now, ...minted.hashes });
+  if (!result?.saved) return result;
+  return minted.issued(requested.length > 0 ? requested : result.record.scopes, result.grant);
 }
 
 export const refreshTokenGrant: GrantHandler = {

@@ -16,7 +16,7 @@ import type {
   SigningKey,
   User,
 } from '../../core/model.js';
-import type { IssueOutcome, NewGrant, RefreshRotation, RotationResult, TokenIssue, WithGrant } from '../../core/ports.js';
+import type { IssueOutcome, NewGrant, ProtocolStore, TokenIssue, WithGrant } from '../../core/ports.js';
 import { newId } from '../../core/secrets.js';
 import {
   type AuditEvent,
@@ -37,9 +37,10 @@ import { deepFreeze, ReadCache } from './read-cache.js';
 import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
 import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, REFRESH_TOKEN_COLUMNS, spaced, toClient, toUser } from './rows.js';
-import type { ClientsTable, Database, GrantsTable, RefreshTokensTable, SigningKeysTable } from './schema.js';
+import type { AuthorizationCodesTable, ClientsTable, Database, GrantsTable, RefreshTokensTable, SigningKeysTable } from './schema.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue } from './grant-use.js';
-import { rotateRefreshTokenInOneStatement, saveIssueInOneStatement } from './token-issue.js';
+import { exchangeCodeInOneStatement, rotateRefreshTokenInOneStatement } from './one-step.js';
+import { saveIssueInOneStatement } from './token-issue.js';
 
 type GrantColumns = Pick<Selectable<GrantsTable>, 'id' | 'client_id' | 'user_id' | 'account_id' | 'scopes' | 'partner_id' | 'created_at' | 'last_used_at' | 'revoked_at'>;
 
@@ -112,10 +113,28 @@ function revokedWithGrant(own: number | null, grant: number | null): number | nu
   return grant === null ? own : Math.min(own, grant);
 }
 
-type RefreshTokenRow = Selectable<RefreshTokensTable> & { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[K] };
+type WithGrantColumns<Row> = Row & { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[K] };
+
+/** A code's row joined with its grant's (GRANT_AS_G), as the core sees them. */
+function codeWithGrant(row: WithGrantColumns<Selectable<AuthorizationCodesTable>>): WithGrant<AuthorizationCode> {
+  const record: AuthorizationCode = {
+    codeHash: row.code_hash,
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    redirectUri: row.redirect_uri,
+    scopes: spaced(row.scopes),
+    codeChallenge: row.code_challenge,
+    codeChallengeMethod: row.code_challenge_method,
+    channel: row.channel,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    consumedAt: row.consumed_at,
+  };
+  return { record, grant: joinedGrant(row) };
+}
 
 /** A refresh token's row joined with its grant's (GRANT_AS_G), as the core sees them. */
-function refreshTokenWithGrant(row: RefreshTokenRow): WithGrant<RefreshToken> {
+function refreshTokenWithGrant(row: WithGrantColumns<Selectable<RefreshTokensTable>>): WithGrant<RefreshToken> {
   const record: RefreshToken = {
     tokenHash: row.token_hash,
     grantId: row.grant_id,
@@ -295,11 +314,13 @@ export class KyselyStore implements Store {
   private readonly groupCommit: GroupCommit<KyselyStore> | undefined;
 
   /**
-   * On PostgreSQL only, where findRefreshToken and saveIssue are a round trip
-   * each: SQLite answers both within the process, and its one statement would
-   * be a write transaction for every token presented, unknown ones included.
+   * The token endpoint's lookup and writes in one statement (one-step.ts), on
+   * PostgreSQL only, where each is a round trip: SQLite answers both within
+   * the process, and a step would make every code or token presented, unknown
+   * ones included, a write transaction.
    */
-  readonly rotateRefreshToken: ((rotation: RefreshRotation) => Promise<RotationResult | undefined>) | undefined;
+  readonly exchangeCode: ProtocolStore['exchangeCode'];
+  readonly rotateRefreshToken: ProtocolStore['rotateRefreshToken'];
 
   constructor(
     readonly db: Kysely<Database> | Transaction<Database>,
@@ -310,7 +331,16 @@ export class KyselyStore implements Store {
     if (dialect === 'sqlite' && !db.isTransaction) {
       this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks, caches));
     }
-    this.rotateRefreshToken = dialect === 'postgres' ? (rotation) => this.rotateInOneStatement(rotation) : undefined;
+    if (dialect === 'postgres') {
+      this.exchangeCode = async (exchange) => {
+        const row = await exchangeCodeInOneStatement<WithGrantColumns<Selectable<AuthorizationCodesTable>>>(this.db, exchange);
+        return row && { ...codeWithGrant(row), saved: row.saved };
+      };
+      this.rotateRefreshToken = async (rotation) => {
+        const row = await rotateRefreshTokenInOneStatement<WithGrantColumns<Selectable<RefreshTokensTable>>>(this.db, rotation);
+        return row && { ...refreshTokenWithGrant(row), saved: row.saved };
+      };
+    }
   }
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
@@ -859,21 +889,7 @@ export class KyselyStore implements Store {
 
   async findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined> {
     const row = (await HOT.findCode.execute(this.db, this.dialect, codeHash)).rows[0];
-    if (!row) return undefined;
-    const record: AuthorizationCode = {
-      codeHash: row.code_hash,
-      grantId: row.grant_id,
-      clientId: row.client_id,
-      redirectUri: row.redirect_uri,
-      scopes: spaced(row.scopes),
-      codeChallenge: row.code_challenge,
-      codeChallengeMethod: row.code_challenge_method,
-      channel: row.channel,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      consumedAt: row.consumed_at,
-    };
-    return { record, grant: joinedGrant(row) };
+    return row && codeWithGrant(row);
   }
 
   // ---- Tokens ----------------------------------------------------------------
@@ -938,10 +954,6 @@ export class KyselyStore implements Store {
     return row && refreshTokenWithGrant(row);
   }
 
-  private async rotateInOneStatement(rotation: RefreshRotation): Promise<RotationResult | undefined> {
-    const row = await rotateRefreshTokenInOneStatement<RefreshTokenRow>(this.db, rotation);
-    return row && { ...refreshTokenWithGrant(row), rotated: row.rotated };
-  }
 
   async revokeAccessToken(tokenHash: string, now: number): Promise<boolean> {
     const result = await this.db

@@ -14,7 +14,7 @@
  * writes as a transaction, which costs it no round trip: store.ts.)
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import type { IssueOutcome, RefreshRotation, TokenIssue } from '../../core/ports.js';
+import type { IssueOutcome, TokenIssue } from '../../core/ports.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue } from './grant-use.js';
 import { registerPreparedText } from './pg-prepared.js';
 import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, REFRESH_TOKEN_COLUMNS } from './rows.js';
@@ -104,57 +104,4 @@ export async function saveIssueInOneStatement(db: Kysely<Database> | Transaction
   if (!outcome?.live) return 'grant_revoked';
   // `matched`: the spend found its code or token unspent (true when there is nothing to spend).
   return outcome.matched ? 'saved' : 'spent';
-}
-
-/**
- * A refresh's lookup and writes in one statement (TokenRepository.rotateRefreshToken,
- * PostgreSQL): the row `presented` is what findRefreshToken reads, and the
- * writes are saveIssue's for a rotation, with the endpoint's checks on the
- * token as conditions of its spend. The spend is re-checked on the newest
- * version of the row (READ COMMITTED), so of two racing refreshes one spends
- * and the other sees `rotated` false with the token as it was before either:
- * its caller then tries saveIssue, which answers 'spent'. The grant is locked
- * for update (a refresh may record its use); a revocation that commits first
- * leaves no live grant, and nothing is written.
- */
-const ROTATE_REFRESH_TOKEN = `WITH presented AS (
-  SELECT t.token_hash, t.grant_id, t.client_id, t.scopes, t.created_at, t.expires_at, t.rotated_at, t.revoked_at,
-    g.id AS g_id, g.client_id AS g_client_id, g.user_id AS g_user_id, g.account_id AS g_account_id, g.scopes AS g_scopes,
-    g.partner_id AS g_partner_id, g.created_at AS g_created_at, g.last_used_at AS g_last_used_at, g.revoked_at AS g_revoked_at
-  FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.token_hash = $1),
-live_grant AS (SELECT user_id, account_id FROM grants
-  WHERE id = (SELECT grant_id FROM presented) AND revoked_at IS NULL FOR NO KEY UPDATE),
-spent AS (UPDATE refresh_tokens SET rotated_at = $2
-  WHERE token_hash = $1 AND client_id = $3 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-    AND $4::text[] <@ string_to_array(scopes, ' ') AND EXISTS (SELECT FROM live_grant)
-  RETURNING grant_id, scopes),
-grant_use AS (UPDATE grants SET last_used_at = $2
-  WHERE id = (SELECT grant_id FROM spent) AND (last_used_at IS NULL OR last_used_at < $5)),
-new_access AS (INSERT INTO access_tokens (${ACCESS_TOKEN_COLUMNS.join(', ')})
-  SELECT $6, spent.grant_id, $3, live_grant.user_id, live_grant.account_id, COALESCE($7::text, spent.scopes), $2, $8, NULL, NULL
-  FROM spent, live_grant),
-new_refresh AS (INSERT INTO refresh_tokens (${REFRESH_TOKEN_COLUMNS.join(', ')})
-  SELECT $9, spent.grant_id, $3, spent.scopes, $2, $10, NULL, NULL FROM spent WHERE $9::text IS NOT NULL)
-SELECT presented.*, EXISTS (SELECT FROM spent) AS rotated FROM presented`;
-registerPreparedText(ROTATE_REFRESH_TOKEN);
-
-/** Runs rotateRefreshToken's statement: the presented token's row and whether it was rotated, or undefined if unknown. */
-export async function rotateRefreshTokenInOneStatement<Row>(
-  db: Kysely<Database> | Transaction<Database>,
-  { presentedHash, clientId, requested, accessToken, refreshToken, now }: RefreshRotation,
-): Promise<(Row & { rotated: boolean }) | undefined> {
-  const values = [
-    presentedHash,
-    now,
-    clientId,
-    requested,
-    now - GRANT_USE_RESOLUTION_MS,
-    accessToken.tokenHash,
-    requested.length > 0 ? requested.join(' ') : null,
-    accessToken.expiresAt,
-    refreshToken?.tokenHash ?? null,
-    refreshToken?.expiresAt ?? null,
-  ];
-  const { rows } = await db.executeQuery<Row & { rotated: boolean }>(CompiledQuery.raw(ROTATE_REFRESH_TOKEN, values));
-  return rows[0];
 }
