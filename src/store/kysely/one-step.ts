@@ -20,7 +20,6 @@ import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { CodeExchange, NewTokenHashes, RefreshRotation } from '../../core/ports.js';
 import { GRANT_USE_RESOLUTION_MS } from './grant-use.js';
 import { registerPreparedText } from './pg-prepared.js';
-import { ACCESS_TOKEN_COLUMNS, REFRESH_TOKEN_COLUMNS } from './rows.js';
 import type { Database } from './schema.js';
 
 /** The grant's columns as the lookups name them (GRANT_AS_G in store.ts). */
@@ -41,11 +40,11 @@ live_grant AS (SELECT user_id, account_id FROM grants
 spent AS (${spent}),
 grant_use AS (UPDATE grants SET last_used_at = $2
   WHERE id = (SELECT grant_id FROM spent) AND (last_used_at IS NULL OR last_used_at < $4)),
-new_access AS (INSERT INTO access_tokens (${ACCESS_TOKEN_COLUMNS.join(', ')})
-  SELECT $5, spent.grant_id, $3, live_grant.user_id, live_grant.account_id, spent.access_scopes, $2, $6, NULL, NULL
+new_access AS (INSERT INTO access_tokens (token_hash, grant_id, client_id, user_id, account_id, scopes, created_at, expires_at)
+  SELECT $5, spent.grant_id, $3, live_grant.user_id, live_grant.account_id, spent.access_scopes, $2, $6
   FROM spent, live_grant),
-new_refresh AS (INSERT INTO refresh_tokens (${REFRESH_TOKEN_COLUMNS.join(', ')})
-  SELECT $7, spent.grant_id, $3, spent.scopes, $2, $8, NULL, NULL FROM spent WHERE $7::text IS NOT NULL)
+new_refresh AS (INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at)
+  SELECT $7, spent.grant_id, $3, spent.scopes, $2, $8 FROM spent WHERE $7::text IS NOT NULL)
 SELECT presented.*, EXISTS (SELECT FROM spent) AS saved FROM presented`;
   registerPreparedText(text);
   return text;
