@@ -20,12 +20,11 @@ import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { CodeExchange, NewTokenHashes, RefreshRotation } from '../../core/ports.js';
 import { GRANT_USE_RESOLUTION_MS } from './grant-use.js';
 import { registerPreparedText } from './pg-prepared.js';
+import { GRANT_AS_G } from './rows.js';
 import type { Database } from './schema.js';
 
-/** The grant's columns as the lookups name them (GRANT_AS_G in store.ts). */
-const GRANT_AS_G = ['id', 'client_id', 'user_id', 'account_id', 'scopes', 'partner_id', 'created_at', 'last_used_at', 'revoked_at']
-  .map((column) => `g.${column} AS g_${column}`)
-  .join(', ');
+/** The grant's columns as findCode and findRefreshToken name them. */
+const GRANT_COLUMNS = GRANT_AS_G.join(', ');
 
 /**
  * The statement: `presented` (the lookup, joined with the grant) and `spent`
@@ -66,7 +65,7 @@ function shared(presentedHash: string, clientId: string, now: number, { accessTo
 // RFC 6749 §6: the new refresh token's scope is the presented one's; the access
 // token's is the one requested ($10, a subset: $9), or else the same.
 const ROTATE_REFRESH_TOKEN = oneStep(
-  `SELECT t.token_hash, t.grant_id, t.client_id, t.scopes, t.created_at, t.expires_at, t.rotated_at, t.revoked_at, ${GRANT_AS_G}
+  `SELECT t.token_hash, t.grant_id, t.client_id, t.scopes, t.created_at, t.expires_at, t.rotated_at, t.revoked_at, ${GRANT_COLUMNS}
   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.token_hash = $1`,
   `UPDATE refresh_tokens SET rotated_at = $2
   WHERE token_hash = $1 AND client_id = $3 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2
@@ -80,7 +79,7 @@ const ROTATE_REFRESH_TOKEN = oneStep(
 // the endpoint's own comparison, in constant time.
 const EXCHANGE_CODE = oneStep(
   `SELECT c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.scopes, c.code_challenge, c.code_challenge_method,
-    c.channel, c.created_at, c.expires_at, c.consumed_at, ${GRANT_AS_G}
+    c.channel, c.created_at, c.expires_at, c.consumed_at, ${GRANT_COLUMNS}
   FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1`,
   `UPDATE authorization_codes SET consumed_at = $2
   WHERE code_hash = $1 AND client_id = $3 AND consumed_at IS NULL AND expires_at > $2 AND channel = $9

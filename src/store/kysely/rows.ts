@@ -89,3 +89,16 @@ export function fromRefreshToken(token: RefreshToken): RefreshTokensTable {
     revoked_at: token.revokedAt,
   };
 }
+
+/** A grant's columns as the lookups that join it name them (prefixed `g_`, apart from the code's or token's own). */
+export const GRANT_AS_G = [
+  'g.id as g_id',
+  'g.client_id as g_client_id',
+  'g.user_id as g_user_id',
+  'g.account_id as g_account_id',
+  'g.scopes as g_scopes',
+  'g.partner_id as g_partner_id',
+  'g.created_at as g_created_at',
+  'g.last_used_at as g_last_used_at',
+  'g.revoked_at as g_revoked_at',
+] as const;

@@ -36,7 +36,7 @@ import { type ChangeListener, CHANGES_CHANNEL } from './pg-changes.js';
 import { deepFreeze, ReadCache } from './read-cache.js';
 import { prepared, preparedInsert } from './prepared.js';
 import type { Dialect } from './migrations/index.js';
-import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, REFRESH_TOKEN_COLUMNS, spaced, toClient, toUser } from './rows.js';
+import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, GRANT_AS_G, REFRESH_TOKEN_COLUMNS, spaced, toClient, toUser } from './rows.js';
 import type { AuthorizationCodesTable, ClientsTable, Database, GrantsTable, RefreshTokensTable, SigningKeysTable } from './schema.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue } from './grant-use.js';
 import { exchangeCodeInOneStatement, rotateRefreshTokenInOneStatement } from './one-step.js';
@@ -78,19 +78,11 @@ function toSigningKey(row: Selectable<SigningKeysTable>): SigningKey {
 }
 
 /** A joined grant's columns, named `g_*` beside the code's or token's own. */
-const GRANT_AS_G = [
-  'g.id as g_id',
-  'g.client_id as g_client_id',
-  'g.user_id as g_user_id',
-  'g.account_id as g_account_id',
-  'g.scopes as g_scopes',
-  'g.partner_id as g_partner_id',
-  'g.created_at as g_created_at',
-  'g.last_used_at as g_last_used_at',
-  'g.revoked_at as g_revoked_at',
-] as const;
 
-function joinedGrant(row: { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[K] }): AnyGrant {
+/** A row with its grant's columns, prefixed `g_` (GRANT_AS_G). */
+type WithGrantColumns<Row> = Row & { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[K] };
+
+function joinedGrant(row: WithGrantColumns<unknown>): AnyGrant {
   return toAnyGrant({
     id: row.g_id,
     client_id: row.g_client_id,
@@ -112,8 +104,6 @@ function revokedWithGrant(own: number | null, grant: number | null): number | nu
   if (own === null) return grant;
   return grant === null ? own : Math.min(own, grant);
 }
-
-type WithGrantColumns<Row> = Row & { [K in keyof GrantColumns as `g_${K}`]: GrantColumns[K] };
 
 /** A code's row joined with its grant's (GRANT_AS_G), as the core sees them. */
 function codeWithGrant(row: WithGrantColumns<Selectable<AuthorizationCodesTable>>): WithGrant<AuthorizationCode> {
@@ -953,7 +943,6 @@ export class KyselyStore implements Store {
     const row = (await HOT.findRefreshToken.execute(this.db, this.dialect, tokenHash)).rows[0];
     return row && refreshTokenWithGrant(row);
   }
-
 
   async revokeAccessToken(tokenHash: string, now: number): Promise<boolean> {
     const result = await this.db
