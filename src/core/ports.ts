@@ -131,6 +131,15 @@ export interface CodeExchange extends NewTokenHashes {
   now: number;
 }
 
+/** A client-credentials access token asked of the store in one step (TokenRepository.issueOnMachineGrant). */
+export interface MachineTokenIssue {
+  clientId: string;
+  /** The token's scope, distinct scope tokens. */
+  scopes: string[];
+  accessToken: { tokenHash: string; expiresAt: number; signingKeyId: string | null };
+  now: number;
+}
+
 /**
  * The code or token presented, as found, and whether the step saved the
  * response. When it did not, nothing was written, and `record` and `grant`
@@ -166,6 +175,15 @@ export interface TokenRepository {
    * (the token's scope, RFC 6749 §6). Undefined for an unknown token.
    */
   rotateRefreshToken?(rotation: RefreshRotation): Promise<OneStepResult<RefreshToken> | undefined>;
+  /**
+   * saveMachineGrant and saveIssue in one step, for a store where each is a
+   * round trip (PostgreSQL). Finds the client's live machine grant and, only
+   * when it already holds each of `scopes` and its use was recorded within
+   * the minute before `now` (so the response writes nothing to it), saves
+   * the access token on it. Answers that grant, or undefined having written
+   * nothing: no live machine grant, a scope it lacks, or its use due.
+   */
+  issueOnMachineGrant?(issue: MachineTokenIssue): Promise<MachineGrant | undefined>;
   /** Revokes one access token; false if it was unknown or already revoked. */
   revokeAccessToken(tokenHash: string, now: number): Promise<boolean>;
 }

@@ -60,32 +60,7 @@ export async function issueTokens(
   input: IssueInput & { spends?: TokenIssue['spends'] },
 ): Promise<IssuedTokens | Exclude<IssueOutcome, 'saved'>> {
   const { grant, client, scopes, settings, endpoint, now } = input;
-  const expiresIn = accessTokenTtl(client, settings, endpoint);
-  const expiresAt = now + expiresIn * 1000;
-  let accessToken: string;
-  let signingKeyId: string | null = null;
-  if (accessTokenFormat(client, settings) === 'jwt') {
-    const key = await ensureSigningKey(store, now);
-    signingKeyId = key.kid;
-    accessToken = await signAccessToken(
-      {
-        issuer: settings.issuer,
-        audience: accessTokenAudience(settings),
-        // RFC 9068 §2.2: with no resource owner (client credentials) "the value of
-        // "sub" SHOULD correspond to an identifier the authorization server uses to
-        // indicate the client application".
-        subject: grant.userId ?? client.id,
-        clientId: client.id,
-        scopes,
-        accountId: grant.accountId,
-        issuedAt: now,
-        expiresAt,
-      },
-      key,
-    );
-  } else {
-    accessToken = newCredential('accessToken');
-  }
+  const { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId } = await mintAccessToken(store, grant, { client, scopes, settings, endpoint, now });
   const refresh = input.refreshToken === false ? undefined : mintRefreshToken(client, settings, now);
   const refreshRow: RefreshToken | undefined = refresh && {
     tokenHash: refresh.tokenHash,
@@ -101,7 +76,7 @@ export async function issueTokens(
     spends: input.spends,
     grant,
     accessToken: {
-      tokenHash: hashCredential(accessToken),
+      tokenHash,
       grantId: grant.id,
       clientId: client.id,
       userId: grant.userId,
@@ -116,6 +91,41 @@ export async function issueTokens(
     now,
   });
   return outcome === 'saved' ? { accessToken, refreshToken: refresh?.token, expiresIn, scopes, grant, client } : outcome;
+}
+
+/**
+ * A new access token for the grant's subject: opaque, or a JWT signed with the
+ * active key (RFC 9068). What the store saves is its hash, expiry and key.
+ */
+export async function mintAccessToken(
+  store: SigningKeyRepository,
+  subject: Pick<AnyGrant, 'userId' | 'accountId'>,
+  { client, scopes, settings, endpoint, now }: Omit<IssueInput, 'grant'>,
+): Promise<{ accessToken: string; expiresIn: number; tokenHash: string; expiresAt: number; signingKeyId: string | null }> {
+  const expiresIn = accessTokenTtl(client, settings, endpoint);
+  const expiresAt = now + expiresIn * 1000;
+  if (accessTokenFormat(client, settings) === 'opaque') {
+    const accessToken = newCredential('accessToken');
+    return { accessToken, expiresIn, tokenHash: hashCredential(accessToken), expiresAt, signingKeyId: null };
+  }
+  const key = await ensureSigningKey(store, now);
+  const accessToken = await signAccessToken(
+    {
+      issuer: settings.issuer,
+      audience: accessTokenAudience(settings),
+      // RFC 9068 §2.2: with no resource owner (client credentials) "the value of
+      // "sub" SHOULD correspond to an identifier the authorization server uses to
+      // indicate the client application".
+      subject: subject.userId ?? client.id,
+      clientId: client.id,
+      scopes,
+      accountId: subject.accountId,
+      issuedAt: now,
+      expiresAt,
+    },
+    key,
+  );
+  return { accessToken, expiresIn, tokenHash: hashCredential(accessToken), expiresAt, signingKeyId: key.kid };
 }
 
 /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuthorizationCode, RefreshToken } from '../../src/core/model.js';
 import { s256 } from '../../src/core/pkce.js';
-import type { CodeExchange, RefreshRotation, TokenIssue } from '../../src/core/ports.js';
+import type { CodeExchange, MachineTokenIssue, RefreshRotation, TokenIssue } from '../../src/core/ports.js';
 import { hashCredential } from '../../src/core/secrets.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { DuplicateError } from '../../src/store/types.js';
@@ -257,6 +257,7 @@ for (const dialect of await dialects()) {
       test('SQLite has no one step: its lookups cost no round trip, and the core runs them and saveIssue apart', () => {
         assert.equal(store.exchangeCode, undefined);
         assert.equal(store.rotateRefreshToken, undefined);
+        assert.equal(store.issueOnMachineGrant, undefined);
       });
     } else {
       test('rotateRefreshToken: one statement finds a current token and writes what saveIssue would', async () => {
@@ -444,6 +445,91 @@ for (const dialect of await dialects()) {
         for (const [i, rotation] of rotations.entries()) {
           const successor = await store.findRefreshToken(rotation.refreshToken?.tokenHash as string);
           assert.equal(successor !== undefined, results[i]?.saved, `successor ${i}`);
+        }
+      });
+      /** A client-credentials token of `clientId` asked of the one step. */
+      function machineIssueOf(clientId: string, label: string, now: number, scopes: string[] = ['read']): MachineTokenIssue {
+        return { clientId, scopes, now, accessToken: { tokenHash: hashCredential(`at-${label}`), expiresAt: now + HOUR, signingKeyId: `kid-${label}` } };
+      }
+
+      /** A machine client whose live machine grant (read, write) last recorded its use at `usedAt`. */
+      async function machineClient(usedAt: number | null) {
+        const { client } = await makeClient(store, { name: 'Machine', grantTypes: ['client_credentials'], redirectUris: [], scopes: ['read', 'write'] });
+        const grant = await store.saveMachineGrant({ clientId: client.id, scopes: ['read', 'write'], partnerId: null }, Date.now());
+        await store.db.updateTable('grants').set({ last_used_at: usedAt }).where('id', '=', grant.id).execute();
+        return { client, grant: { ...grant, lastUsedAt: usedAt } };
+      }
+
+      test('issueOnMachineGrant: one statement saves a client-credentials token on the live machine grant, writing nothing to the grant', async () => {
+        const now = Date.now();
+        const { client, grant } = await machineClient(now);
+        let statements = 0;
+        const counted = await database.open({ onQuery: () => void statements++ });
+        statements = 0;
+        const issue = machineIssueOf(client.id, `machine-${now}`, now + 1000);
+        assert.deepEqual(await counted.issueOnMachineGrant?.(issue), grant);
+        assert.equal(statements, 1);
+        assert.deepEqual(await store.findAccessToken(issue.accessToken.tokenHash), {
+          tokenHash: issue.accessToken.tokenHash,
+          grantId: grant.id,
+          clientId: client.id,
+          userId: null,
+          accountId: null,
+          scopes: ['read'],
+          createdAt: now + 1000,
+          expiresAt: now + 1000 + HOUR,
+          revokedAt: null,
+          signingKeyId: `kid-machine-${now}`,
+        });
+        assert.deepEqual(await store.findGrant(grant.id), grant, 'the grant unchanged');
+        // Every scope of the grant, and none: still the one grant.
+        assert.equal((await store.issueOnMachineGrant?.(machineIssueOf(client.id, `machine-both-${now}`, now + 1000, ['write', 'read'])))?.id, grant.id);
+        assert.equal((await store.issueOnMachineGrant?.(machineIssueOf(client.id, `machine-none-${now}`, now + 1000, [])))?.id, grant.id);
+      });
+
+      test('issueOnMachineGrant writes nothing unless a live machine grant holds the scope and its use needs no record', async () => {
+        const now = Date.now();
+        const usable = await machineClient(now);
+        const revoked = await machineClient(now);
+        await store.revokeGrant(revoked.grant.id, now, 'test');
+        const { client: withoutGrant } = await makeClient(store, { name: 'Machine', grantTypes: ['client_credentials'], redirectUris: [], scopes: ['read'] });
+        // A client with a user's connection only: that grant is not its own.
+        const { client: withConnection } = await connection();
+        const refusals: Array<[string, string, number, string[]?]> = [
+          ['a client without a machine grant', withoutGrant.id, now],
+          ['a client with a connection only', withConnection.id, now],
+          ['a revoked machine grant', revoked.client.id, now],
+          ['a scope the grant lacks', usable.client.id, now, ['read', 'profile']],
+          ['a use never recorded', (await machineClient(null)).client.id, now],
+          ['a use recorded more than a minute ago', (await machineClient(now - 60_000)).client.id, now],
+          ['a use recorded after now (a clock set back)', (await machineClient(now + 5000)).client.id, now],
+        ];
+        for (const [label, clientId, at, scopes] of refusals) {
+          const before = await count('access_tokens');
+          const grantsBefore = await store.db.selectFrom('grants').selectAll().where('client_id', '=', clientId).execute();
+          const issue = machineIssueOf(clientId, `machine-refused-${label}-${now}`, at, scopes);
+          assert.equal(await store.issueOnMachineGrant?.(issue), undefined, label);
+          assert.equal(await count('access_tokens'), before, `${label}: nothing written`);
+          assert.deepEqual(await store.db.selectFrom('grants').selectAll().where('client_id', '=', clientId).execute(), grantsBefore, `${label}: the grants unchanged`);
+        }
+      });
+
+      test('issueOnMachineGrant: concurrent requests share the grant; a revocation racing them refuses each or revokes its token', async () => {
+        const now = Date.now();
+        const { client, grant } = await machineClient(now);
+        const together = await Promise.all(Array.from({ length: 8 }, (_, i) => store.issueOnMachineGrant?.(machineIssueOf(client.id, `machine-together-${now}-${i}`, now))));
+        assert.deepEqual(together.map((saved) => saved?.id), Array(8).fill(grant.id));
+        for (let round = 0; round < 5; round++) {
+          const { client: raced, grant: racedGrant } = await machineClient(now);
+          const issues = Array.from({ length: 12 }, (_, i) => machineIssueOf(raced.id, `machine-race-${round}-${now}-${i}`, now));
+          const saving = issues.map((issue) => store.issueOnMachineGrant?.(issue));
+          await store.revokeGrant(racedGrant.id, now, 'test');
+          const outcomes = await Promise.all(saving);
+          for (const [i, issue] of issues.entries()) {
+            const access = await store.findAccessToken(issue.accessToken.tokenHash);
+            if (outcomes[i] === undefined) assert.equal(access, undefined, `refused ${i} wrote nothing`);
+            else assert.notEqual(access?.revokedAt, null, `saved ${i} was revoked with its grant`);
+          }
         }
       });
     }

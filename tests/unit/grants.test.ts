@@ -2,7 +2,8 @@
  * The grant handlers against a real store, without HTTP: the authorization
  * code grant (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6) and the refresh token grant
  * with rotation (RFC 6749 §6, RFC 9700 §4.14.2) on every dialect, since on
- * PostgreSQL the store finds and spends the code or token in one step.
+ * PostgreSQL the store finds and spends the code or token in one step; and the
+ * client credentials grant, which there saves its token in one step too.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -575,49 +576,148 @@ for (const dialect of await dialects()) {
   });
 }
 
-describe('client_credentials grant (sqlite)', () => {
-  const db = useSqliteStore();
-  const clientCredentials = grantHandlers.get('client_credentials')!;
-  let machine: Client;
-  before(async () => {
-    ({ client: machine } = await makeClient(db.store, { name: 'Machine', grantTypes: ['client_credentials'], redirectUris: [], scopes: ['read'] }));
+// Over every dialect: on PostgreSQL a token on a client's existing machine grant is one step of the store (issueOnMachineGrant).
+for (const dialect of await dialects()) {
+  describe(`client_credentials grant (${dialect.name})`, { skip: dialect.skip }, () => {
+    const db = useStore(dialect);
+    const clientCredentials = grantHandlers.get('client_credentials')!;
+    let machine: Client;
+    before(async () => {
+      ({ client: machine } = await makeClient(db.store, { name: 'Machine', grantTypes: ['client_credentials'], redirectUris: [], scopes: ['read'] }));
+    });
+
+    const newMachineClient = async (overrides: Partial<Parameters<typeof makeClient>[1]> = {}) =>
+      (await makeClient(db.store, { name: 'Machine', grantTypes: ['client_credentials'], redirectUris: [], scopes: ['read', 'write'], ...overrides })).client;
+
+    const request = (store: KyselyStore, options: { client?: Client; scope?: string; now?: number; settings?: ProtocolSettings } = {}) =>
+      clientCredentials.handle({
+        params: { scope: options.scope ?? 'read' },
+        client: options.client ?? machine,
+        store,
+        settings: options.settings ?? protocolSettings(),
+        endpoint: tokenEndpoint(),
+        now: options.now ?? Date.now(),
+      });
+
+    test("RFC 6749 §4.4: a client's tokens hang off its one machine grant; on PostgreSQL each after the first is one statement", async () => {
+      const client = await newMachineClient();
+      const now = Date.now();
+      const first = await request(db.store, { client, now });
+      assert.equal(first.refreshToken, undefined, '§4.4.3: no refresh token');
+      assert.deepEqual({ userId: first.grant.userId, accountId: first.grant.accountId, scopes: first.grant.scopes }, { userId: null, accountId: null, scopes: ['read'] });
+      let statements = 0;
+      const counted = await db.database.open({ onQuery: () => void statements++ });
+      statements = 0;
+      const second = await request(counted, { client, now: now + 1000 });
+      if (dialect.name === 'postgres') assert.equal(statements, 1);
+      assert.equal(second.grant.id, first.grant.id);
+      assert.deepEqual(await db.store.findAccessToken(hashCredential(second.accessToken)), {
+        tokenHash: hashCredential(second.accessToken),
+        grantId: first.grant.id,
+        clientId: client.id,
+        userId: null,
+        accountId: null,
+        scopes: ['read'],
+        createdAt: now + 1000,
+        expiresAt: now + 1000 + second.expiresIn * 1000,
+        revokedAt: null,
+        signingKeyId: null,
+      });
+    });
+
+    test('a scope the machine grant does not hold yet widens it; the token carries the scope asked for', async () => {
+      const client = await newMachineClient();
+      const read = await request(db.store, { client, scope: 'read' });
+      const write = await request(db.store, { client, scope: 'write' });
+      assert.equal(write.grant.id, read.grant.id);
+      assert.deepEqual(write.scopes, ['write']);
+      assert.deepEqual((await db.store.findGrant(read.grant.id))?.scopes, ['read', 'write']);
+      assert.deepEqual((await db.store.findAccessToken(hashCredential(write.accessToken)))?.scopes, ['write']);
+    });
+
+    test("the grant's use is recorded to the minute, by the request that finds it due", async () => {
+      const client = await newMachineClient();
+      const now = Date.now();
+      const { grant } = await request(db.store, { client, now });
+      assert.equal((await db.store.findGrant(grant.id))?.lastUsedAt, now);
+      await request(db.store, { client, now: now + 30_000 });
+      assert.equal((await db.store.findGrant(grant.id))?.lastUsedAt, now);
+      const later = await request(db.store, { client, now: now + 61_000 });
+      assert.equal(later.grant.id, grant.id);
+      assert.equal((await db.store.findGrant(grant.id))?.lastUsedAt, now + 61_000);
+    });
+
+    test("RFC 9068: a JWT client's token names the client as its subject, and is stored by its hash with its signing key", async () => {
+      const client = await newMachineClient({ accessTokenFormat: 'jwt' });
+      const now = Date.now();
+      await request(db.store, { client, now });
+      const issued = await request(db.store, { client, now: now + 1000 });
+      const payload = JSON.parse(Buffer.from(issued.accessToken.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>;
+      assert.equal(payload.sub, client.id);
+      assert.equal(payload.client_id, client.id);
+      assert.equal(payload.scope, 'read');
+      assert.equal(payload.account_id, undefined);
+      const stored = await db.store.findAccessToken(hashCredential(issued.accessToken));
+      assert.equal(stored?.grantId, issued.grant.id);
+      assert.equal(stored?.signingKeyId, (await db.store.activeSigningKey())?.kid);
+    });
+
+    test('a revoked machine grant is never issued on again: the next request creates a new one', async () => {
+      const client = await newMachineClient();
+      const now = Date.now();
+      const { grant } = await request(db.store, { client, now });
+      await db.store.revokeGrant(grant.id, now, 'client_revoked');
+      const issued = await request(db.store, { client, now: now + 1000 });
+      assert.notEqual(issued.grant.id, grant.id);
+      const token = await db.store.findAccessToken(hashCredential(issued.accessToken));
+      assert.equal(token?.grantId, issued.grant.id);
+      assert.equal(token?.revokedAt, null);
+    });
+
+    test('concurrent requests of one client all succeed, on its one grant', async () => {
+      const client = await newMachineClient();
+      const { grant } = await request(db.store, { client });
+      const issued = await Promise.all(Array.from({ length: 8 }, () => request(db.store, { client })));
+      assert.deepEqual(
+        issued.map((tokens) => tokens.grant.id),
+        Array(8).fill(grant.id),
+      );
+    });
+
+    /** The real store in two steps, except that the machine grant is revoked right after it is saved, `times` times. */
+    function revokingAfterSave(times: number): { store: KyselyStore; saved: string[] } {
+      const saved: string[] = [];
+      const store = Object.create(db.store) as KyselyStore;
+      Object.defineProperty(store, 'issueOnMachineGrant', { value: undefined });
+      store.saveMachineGrant = async (grant, now) => {
+        const live = await db.store.saveMachineGrant(grant, now);
+        saved.push(live.id);
+        if (saved.length <= times) await db.store.revokeGrant(live.id, now, 'client_revoked');
+        return live;
+      };
+      return { store, saved };
+    }
+
+    test('a machine grant revoked between its lookup and the write: the token is issued on the grant saved again, never on the revoked one', async () => {
+      const { store, saved } = revokingAfterSave(1);
+      const issued = await request(store);
+      assert.equal(saved.length, 2);
+      assert.notEqual(saved[0], saved[1]);
+      assert.equal(issued.grant.id, saved[1]);
+      const token = await db.store.findAccessToken(hashCredential(issued.accessToken));
+      assert.equal(token?.grantId, saved[1]);
+      assert.equal(token?.revokedAt, null);
+      const onRevoked = await db.store.db.selectFrom('access_tokens').select('token_hash').where('grant_id', '=', saved[0] as string).execute();
+      assert.deepEqual(onRevoked, []);
+    });
+
+    test('revoked again on the second try: temporarily_unavailable, and no token', async () => {
+      const tokensOfClient = () => db.store.db.selectFrom('access_tokens').select('token_hash').where('client_id', '=', machine.id).execute();
+      const before = await tokensOfClient();
+      const { store, saved } = revokingAfterSave(2);
+      assertError(await caught(() => request(store)), TemporarilyUnavailable, 'temporarily_unavailable');
+      assert.equal(saved.length, 2);
+      assert.deepEqual(await tokensOfClient(), before);
+    });
   });
-
-  /** The real store, except that the machine grant is revoked right after it is saved, `times` times. */
-  function revokingAfterSave(times: number): { store: KyselyStore; saved: string[] } {
-    const saved: string[] = [];
-    const store = Object.create(db.store) as KyselyStore;
-    store.saveMachineGrant = async (grant, now) => {
-      const live = await db.store.saveMachineGrant(grant, now);
-      saved.push(live.id);
-      if (saved.length <= times) await db.store.revokeGrant(live.id, now, 'client_revoked');
-      return live;
-    };
-    return { store, saved };
-  }
-
-  const request = (store: KyselyStore) =>
-    clientCredentials.handle({ params: { scope: 'read' }, client: machine, store, settings: protocolSettings(), endpoint: tokenEndpoint(), now: Date.now() });
-
-  test('a machine grant revoked between its lookup and the write: the token is issued on the grant saved again, never on the revoked one', async () => {
-    const { store, saved } = revokingAfterSave(1);
-    const issued = await request(store);
-    assert.equal(saved.length, 2);
-    assert.notEqual(saved[0], saved[1]);
-    assert.equal(issued.grant.id, saved[1]);
-    const token = await db.store.findAccessToken(hashCredential(issued.accessToken));
-    assert.equal(token?.grantId, saved[1]);
-    assert.equal(token?.revokedAt, null);
-    const onRevoked = await db.store.db.selectFrom('access_tokens').select('token_hash').where('grant_id', '=', saved[0] as string).execute();
-    assert.deepEqual(onRevoked, []);
-  });
-
-  test('revoked again on the second try: temporarily_unavailable, and no token', async () => {
-    const tokensOfClient = () => db.store.db.selectFrom('access_tokens').select('token_hash').where('client_id', '=', machine.id).execute();
-    const before = await tokensOfClient();
-    const { store, saved } = revokingAfterSave(2);
-    assertError(await caught(() => request(store)), TemporarilyUnavailable, 'temporarily_unavailable');
-    assert.equal(saved.length, 2);
-    assert.deepEqual(await tokensOfClient(), before);
-  });
-});
+}

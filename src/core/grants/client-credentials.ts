@@ -5,12 +5,28 @@
  */
 import { InvalidScope, UnauthorizedClient } from '../errors.js';
 import { defaultScopes, isSubset, parseScope } from '../scope.js';
-import { issueOnSavedGrant } from '../tokens.js';
-import type { GrantHandler } from './types.js';
+import { type IssuedTokens, issueOnSavedGrant, mintAccessToken } from '../tokens.js';
+import type { GrantHandler, TokenRequestContext } from './types.js';
+
+/**
+ * The usual request, a client's live machine grant already holding the scope,
+ * in one step of the store (TokenRepository.issueOnMachineGrant: one round
+ * trip on PostgreSQL where the grant's lookup and the token's write are two).
+ * Undefined when the store has no such step or it saved nothing.
+ */
+async function issueInOneStep(context: TokenRequestContext, scopes: string[]): Promise<IssuedTokens | undefined> {
+  const { client, store, now } = context;
+  if (!store.issueOnMachineGrant) return undefined;
+  // A client's own token: no user or account (RFC 9068 §2.2: "sub" names the client).
+  const { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId } = await mintAccessToken(store, { userId: null, accountId: null }, { ...context, scopes });
+  const grant = await store.issueOnMachineGrant({ clientId: client.id, scopes, now, accessToken: { tokenHash, expiresAt, signingKeyId } });
+  return grant && { accessToken, refreshToken: undefined, expiresIn, scopes, grant, client };
+}
 
 export const clientCredentialsGrant: GrantHandler = {
   type: 'client_credentials',
-  async handle({ params, client, store, settings, endpoint, now }) {
+  async handle(context) {
+    const { params, client, store, settings, endpoint, now } = context;
     // §4.4: "The client credentials grant type MUST only be used by confidential clients."
     if (client.isPublic) {
       throw new UnauthorizedClient('A public client cannot use the client_credentials grant.', 'public client');
@@ -21,6 +37,8 @@ export const clientCredentialsGrant: GrantHandler = {
     if (requested === undefined) throw new InvalidScope('The scope parameter is malformed.');
     if (!isSubset(requested, client.scopes)) throw new InvalidScope('The request asks for a scope this client may not use.');
     const scopes = requested.length > 0 ? requested : defaultScopes(client, await store.listScopes());
+    const stepped = await issueInOneStep(context, scopes);
+    if (stepped) return stepped;
 
     // The grant is saved on its own (its creation is atomic, and one left without
     // tokens is the one the next request uses); the token is then one write.

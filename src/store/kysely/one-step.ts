@@ -1,7 +1,8 @@
 /**
  * A code exchange's or a refresh's lookup and writes in one statement
  * (CodeRepository.exchangeCode, TokenRepository.rotateRefreshToken), on
- * PostgreSQL. As two, the lookup (findCode, findRefreshToken) and the writes
+ * PostgreSQL; and a client-credentials token's (issueOnMachineGrant, at the
+ * end). As two, the lookup (findCode, findRefreshToken) and the writes
  * (saveIssue in one statement, token-issue.ts) are two round trips; here the
  * row `presented` is what the lookup reads, and the token endpoint's checks
  * on it are conditions of the spend, so that the writes happen only where the
@@ -17,7 +18,7 @@
  * written; one that commits after it revokes these tokens too.
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import type { CodeExchange, NewTokenHashes, RefreshRotation } from '../../core/ports.js';
+import type { CodeExchange, MachineTokenIssue, NewTokenHashes, RefreshRotation } from '../../core/ports.js';
 import { GRANT_USE_RESOLUTION_MS } from './grant-use.js';
 import { registerPreparedText } from './pg-prepared.js';
 import { GRANT_AS_G } from './rows.js';
@@ -107,4 +108,31 @@ export function rotateRefreshTokenInOneStatement<Row>(db: Db, rotation: RefreshR
 export function exchangeCodeInOneStatement<Row>(db: Db, exchange: CodeExchange): Promise<(Row & { saved: boolean }) | undefined> {
   const { presentedHash, clientId, now, channel, redirectUri, s256Challenge } = exchange;
   return run<Row>(db, EXCHANGE_CODE, [...shared(presentedHash, clientId, now, exchange), channel, redirectUri, s256Challenge]);
+}
+
+/**
+ * A client-credentials token: the client's live machine grant (saveMachineGrant's
+ * lookup) and the token's insert (saveIssue's). Only the usual case saves: the
+ * grant already holds each scope ($2) and its use was recorded within the minute
+ * ($3 < last_used_at <= $4), so that nothing is written to it. Anything else (no
+ * grant yet, a new scope, a use due) writes nothing and answers no row, and the
+ * endpoint goes on in two steps. Every request of a client shares this one row,
+ * so it is locked to share (as saveIssue does when it does not record the use):
+ * a revocation that commits first leaves no row here, one that commits after
+ * revokes this token with the grant.
+ */
+const ISSUE_ON_MACHINE_GRANT = `WITH machine_grant AS (SELECT * FROM grants
+  WHERE client_id = $1 AND user_id IS NULL AND revoked_at IS NULL
+    AND $2::text[] <@ string_to_array(scopes, ' ') AND last_used_at > $3 AND last_used_at <= $4 FOR SHARE),
+new_access AS (INSERT INTO access_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at, signing_key_id)
+  SELECT $5, id, $1, $6, $4, $7, $8 FROM machine_grant)
+SELECT * FROM machine_grant`;
+registerPreparedText(ISSUE_ON_MACHINE_GRANT);
+
+/** The machine grant the token was saved on; undefined when nothing was written. */
+export async function issueOnMachineGrantInOneStatement<Row>(db: Db, issue: MachineTokenIssue): Promise<Row | undefined> {
+  const { clientId, scopes, now, accessToken } = issue;
+  const values = [clientId, scopes, now - GRANT_USE_RESOLUTION_MS, now, accessToken.tokenHash, scopes.join(' '), accessToken.expiresAt, accessToken.signingKeyId];
+  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(ISSUE_ON_MACHINE_GRANT, values));
+  return rows[0];
 }

@@ -39,7 +39,7 @@ import type { Dialect } from './migrations/index.js';
 import { ACCESS_TOKEN_COLUMNS, fromAccessToken, fromRefreshToken, GRANT_AS_G, REFRESH_TOKEN_COLUMNS, spaced, toClient, toUser } from './rows.js';
 import type { AuthorizationCodesTable, ClientsTable, Database, GrantsTable, RefreshTokensTable, SigningKeysTable } from './schema.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue } from './grant-use.js';
-import { exchangeCodeInOneStatement, rotateRefreshTokenInOneStatement } from './one-step.js';
+import { exchangeCodeInOneStatement, issueOnMachineGrantInOneStatement, rotateRefreshTokenInOneStatement } from './one-step.js';
 import { saveIssueInOneStatement } from './token-issue.js';
 
 type GrantColumns = Pick<Selectable<GrantsTable>, 'id' | 'client_id' | 'user_id' | 'account_id' | 'scopes' | 'partner_id' | 'created_at' | 'last_used_at' | 'revoked_at'>;
@@ -307,10 +307,11 @@ export class KyselyStore implements Store {
    * The token endpoint's lookup and writes in one statement (one-step.ts), on
    * PostgreSQL only, where each is a round trip: SQLite answers both within
    * the process, and a step would make every code or token presented, unknown
-   * ones included, a write transaction.
+   * ones included, a write transaction (every client-credentials request, too).
    */
   readonly exchangeCode: ProtocolStore['exchangeCode'];
   readonly rotateRefreshToken: ProtocolStore['rotateRefreshToken'];
+  readonly issueOnMachineGrant: ProtocolStore['issueOnMachineGrant'];
 
   constructor(
     readonly db: Kysely<Database> | Transaction<Database>,
@@ -329,6 +330,10 @@ export class KyselyStore implements Store {
       this.rotateRefreshToken = async (rotation) => {
         const row = await rotateRefreshTokenInOneStatement<WithGrantColumns<Selectable<RefreshTokensTable>>>(this.db, rotation);
         return row && { ...refreshTokenWithGrant(row), saved: row.saved };
+      };
+      this.issueOnMachineGrant = async (issue) => {
+        const row = await issueOnMachineGrantInOneStatement<Selectable<GrantsTable>>(this.db, issue);
+        return row && (toAnyGrant(row) as MachineGrant);
       };
     }
   }
