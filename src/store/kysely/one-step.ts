@@ -93,21 +93,23 @@ const EXCHANGE_CODE = oneStep(
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** The presented row, and whether the statement saved the response; undefined for an unknown code or token. */
-async function run<Row>(db: Db, text: string, values: unknown[]): Promise<(Row & { saved: boolean }) | undefined> {
-  const { rows } = await db.executeQuery<Row & { saved: boolean }>(CompiledQuery.raw(text, values));
+/** The statement's one row, if any. */
+async function run<Row>(db: Db, text: string, values: unknown[]): Promise<Row | undefined> {
+  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(text, values));
   return rows[0];
 }
 
+/** The presented token, and whether the statement saved the response; undefined for an unknown token. */
 export function rotateRefreshTokenInOneStatement<Row>(db: Db, rotation: RefreshRotation): Promise<(Row & { saved: boolean }) | undefined> {
   const { presentedHash, clientId, now, requested } = rotation;
   const values = [...shared(presentedHash, clientId, now, rotation), requested, requested.length > 0 ? requested.join(' ') : null];
-  return run<Row>(db, ROTATE_REFRESH_TOKEN, values);
+  return run<Row & { saved: boolean }>(db, ROTATE_REFRESH_TOKEN, values);
 }
 
+/** The presented code, and whether the statement saved the response; undefined for an unknown code. */
 export function exchangeCodeInOneStatement<Row>(db: Db, exchange: CodeExchange): Promise<(Row & { saved: boolean }) | undefined> {
   const { presentedHash, clientId, now, channel, redirectUri, s256Challenge } = exchange;
-  return run<Row>(db, EXCHANGE_CODE, [...shared(presentedHash, clientId, now, exchange), channel, redirectUri, s256Challenge]);
+  return run<Row & { saved: boolean }>(db, EXCHANGE_CODE, [...shared(presentedHash, clientId, now, exchange), channel, redirectUri, s256Challenge]);
 }
 
 /**
@@ -130,9 +132,8 @@ SELECT * FROM machine_grant`;
 registerPreparedText(ISSUE_ON_MACHINE_GRANT);
 
 /** The machine grant the token was saved on; undefined when nothing was written. */
-export async function issueOnMachineGrantInOneStatement<Row>(db: Db, issue: MachineTokenIssue): Promise<Row | undefined> {
+export function issueOnMachineGrantInOneStatement<Row>(db: Db, issue: MachineTokenIssue): Promise<Row | undefined> {
   const { clientId, scopes, now, accessToken } = issue;
   const values = [clientId, scopes, now - GRANT_USE_RESOLUTION_MS, now, accessToken.tokenHash, scopes.join(' '), accessToken.expiresAt, accessToken.signingKeyId];
-  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(ISSUE_ON_MACHINE_GRANT, values));
-  return rows[0];
+  return run<Row>(db, ISSUE_ON_MACHINE_GRANT, values);
 }

@@ -307,7 +307,7 @@ export class KyselyStore implements Store {
    * The token endpoint's lookup and writes in one statement (one-step.ts), on
    * PostgreSQL only, where each is a round trip: SQLite answers both within
    * the process, and a step would make every code or token presented, unknown
-   * ones included, a write transaction (every client-credentials request, too).
+   * ones included, a write transaction.
    */
   readonly exchangeCode: ProtocolStore['exchangeCode'];
   readonly rotateRefreshToken: ProtocolStore['rotateRefreshToken'];
