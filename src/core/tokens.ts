@@ -102,12 +102,9 @@ export async function mintAccessToken(
   subject: Pick<AnyGrant, 'userId' | 'accountId'>,
   { client, scopes, settings, endpoint, now }: Omit<IssueInput, 'grant'>,
 ): Promise<{ accessToken: string; expiresIn: number; tokenHash: string; expiresAt: number; signingKeyId: string | null }> {
+  if (accessTokenFormat(client, settings) === 'opaque') return { ...mintOpaqueAccessToken(client, settings, endpoint, now), signingKeyId: null };
   const expiresIn = accessTokenTtl(client, settings, endpoint);
   const expiresAt = now + expiresIn * 1000;
-  if (accessTokenFormat(client, settings) === 'opaque') {
-    const accessToken = newCredential('accessToken');
-    return { accessToken, expiresIn, tokenHash: hashCredential(accessToken), expiresAt, signingKeyId: null };
-  }
   const key = await ensureSigningKey(store, now);
   const accessToken = await signAccessToken(
     {
@@ -140,16 +137,27 @@ export function preMintTokens(
   endpoint: TokenEndpointSettings,
   now: number,
 ): { hashes: NewTokenHashes; issued(scopes: string[], grant: AnyGrant): IssuedTokens } {
-  const expiresIn = accessTokenTtl(client, settings, endpoint);
-  const accessToken = newCredential('accessToken');
+  const { accessToken, expiresIn, tokenHash, expiresAt } = mintOpaqueAccessToken(client, settings, endpoint, now);
   const refresh = mintRefreshToken(client, settings, now);
   return {
     hashes: {
-      accessToken: { tokenHash: hashCredential(accessToken), expiresAt: now + expiresIn * 1000 },
+      accessToken: { tokenHash, expiresAt },
       refreshToken: refresh && { tokenHash: refresh.tokenHash, expiresAt: refresh.expiresAt },
     },
     issued: (scopes, grant) => ({ accessToken, refreshToken: refresh?.token, expiresIn, scopes, grant, client }),
   };
+}
+
+/** A new opaque access token: the credential, its lifetime, its hash and its expiry. */
+function mintOpaqueAccessToken(
+  client: Client,
+  settings: ProtocolSettings,
+  endpoint: TokenEndpointSettings | undefined,
+  now: number,
+): { accessToken: string; expiresIn: number; tokenHash: string; expiresAt: number } {
+  const expiresIn = accessTokenTtl(client, settings, endpoint);
+  const accessToken = newCredential('accessToken');
+  return { accessToken, expiresIn, tokenHash: hashCredential(accessToken), expiresAt: now + expiresIn * 1000 };
 }
 
 /** A new refresh token, when the client may refresh: the credential, its hash and its expiry. */
