@@ -9,7 +9,8 @@ import { sqliteDialect } from './kysely/sqlite-driver.js';
 import type { Database } from './kysely/schema.js';
 import { ChangeListener } from './kysely/pg-changes.js';
 import { ReadCache } from './kysely/read-cache.js';
-import { DEFAULT_CLIENT_CACHE_MS, DEFAULT_PARTIES_CACHE_MS, emptyCaches, KyselyStore, type LoadedClient, type Parties, type StoreCaches } from './kysely/store.js';
+import { DEFAULT_CLIENT_CACHE_MS, DEFAULT_PARTIES_CACHE_MS, emptyCaches, type LoadedClient, type Parties, type StoreCaches } from './kysely/caches.js';
+import { KyselyStore } from './kysely/store.js';
 
 export interface StoreOptions {
   /** SQLite durability (default full: every commit synced). */
@@ -23,9 +24,9 @@ export interface StoreOptions {
   poolSize?: number | undefined;
   /** Called with each query's duration (Kysely's log): metrics. */
   onQuery?: ((event: LogEvent) => void) | undefined;
-  /** How long a token's client, user and account may be reused once loaded, ms (0: never; see KyselyStore.findParties). */
+  /** How long a token's client, user and account may be reused once loaded, ms (0: never; see KyselyUserRepository.findParties). */
   partiesCacheMs?: number | undefined;
-  /** PostgreSQL: how long a client and its secrets may be reused once loaded, ms (0: never; see KyselyStore.findClientWithSecrets). */
+  /** PostgreSQL: how long a client and its secrets may be reused once loaded, ms (0: never; see KyselyClientRepository.findClientWithSecrets). */
   clientCacheMs?: number | undefined;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Sign-in attempt counters in Redis (REDIS_URL), shared by every instance.
  * Each operation is one Lua script, so it is atomic on the Redis server and
- * behaves exactly like the database counter (src/store/kysely/store.ts):
+ * behaves exactly like the database counter (src/store/kysely/repositories/attempts.ts):
  * the window is kept in the hash as logical time (the app's clock); the key's
  * TTL only lets Redis forget buckets nobody uses any more.
  */

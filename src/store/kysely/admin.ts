@@ -19,7 +19,7 @@ import type {
 import { DuplicateError } from '../types.js';
 import type { Dialect } from './migrations/index.js';
 import type { KyselyStore } from './store.js';
-import { spaced, toClient, toUser } from './rows.js';
+import { isUniqueViolation, spaced, toClient, toPartner, toUser } from './rows.js';
 import type { AdminTokensTable, ClientsTable, Database, } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -46,11 +46,6 @@ function toAdminToken(row: Selectable<AdminTokensTable>): AdminToken {
 /** A LIKE pattern that finds `text` anywhere, with the wildcards in it taken literally. */
 function containing(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 export class KyselyAdminRepository implements AdminRepository {
@@ -254,7 +249,7 @@ export class KyselyAdminRepository implements AdminRepository {
       }
     }
     const row = await this.db.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirst();
-    return row && { id: row.id, name: row.name, partnerPortalId: row.partner_portal_id, createdAt: row.created_at };
+    return row && toPartner(row);
   }
 
   async partnerSummaries(): Promise<PartnerSummary[]> {

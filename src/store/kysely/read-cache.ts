@@ -3,7 +3,8 @@
  * make over and over: a token's client, user and account (the resource
  * guard), a client with its secrets (client authentication on PostgreSQL).
  * What each may serve stale, and for how long, is said where it is used
- * (store.ts); this class gives them the same rules:
+ * (repositories/users.ts, repositories/clients.ts); this class gives them the
+ * same rules:
  * - `invalidate()` empties it; the store calls it as changes commit.
  * - A lookup that was running when the cache was emptied is not stored: it
  *   may have read the rows before the change (see `generation`).

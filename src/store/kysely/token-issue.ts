@@ -11,7 +11,7 @@
  * first (the conditional UPDATE matched no row, or waited for a concurrent one
  * and then no longer matched) or the grant is revoked, nothing is written.
  * Each shape of the statement is a named prepared statement. (SQLite runs the same
- * writes as a transaction, which costs it no round trip: store.ts. A usual code
+ * writes as a transaction, which costs it no round trip: repositories/tokens.ts. A usual code
  * exchange or refresh on PostgreSQL joins its lookup to these writes instead:
  * one-step.ts.)
  */

@@ -1,0 +1,46 @@
+/** Authorization codes. */
+import type { Selectable } from 'kysely';
+import type { AuthorizationCode } from '../../../core/model.js';
+import type { CodeExchange, CodeRepository, OneStepResult, WithGrant } from '../../../core/ports.js';
+import { exchangeCodeInOneStatement } from '../one-step.js';
+import { prepared } from '../prepared.js';
+import { codeWithGrant, GRANT_AS_G, type WithGrantColumns } from '../rows.js';
+import type { AuthorizationCodesTable } from '../schema.js';
+import { KyselyRepository } from './repository.js';
+
+/** The token endpoint's lookup, compiled once (prepared.ts). */
+const FIND_CODE = prepared(1, (db, hash: string) =>
+  db.selectFrom('authorization_codes as c').innerJoin('grants as g', 'g.id', 'c.grant_id').selectAll('c').select(GRANT_AS_G).where('c.code_hash', '=', hash),
+);
+
+export class KyselyCodeRepository extends KyselyRepository implements CodeRepository {
+  async insertCode(code: AuthorizationCode): Promise<void> {
+    await this.db
+      .insertInto('authorization_codes')
+      .values({
+        code_hash: code.codeHash,
+        grant_id: code.grantId,
+        client_id: code.clientId,
+        redirect_uri: code.redirectUri,
+        scopes: code.scopes.join(' '),
+        code_challenge: code.codeChallenge,
+        code_challenge_method: code.codeChallengeMethod,
+        channel: code.channel,
+        created_at: code.createdAt,
+        expires_at: code.expiresAt,
+        consumed_at: code.consumedAt,
+      })
+      .execute();
+  }
+
+  async findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined> {
+    const row = (await FIND_CODE.execute(this.db, this.dialect, codeHash)).rows[0];
+    return row && codeWithGrant(row);
+  }
+
+  /** CodeRepository.exchangeCode in one statement (PostgreSQL: one-step.ts). */
+  async exchangeInOneStatement(exchange: CodeExchange): Promise<OneStepResult<AuthorizationCode> | undefined> {
+    const row = await exchangeCodeInOneStatement<WithGrantColumns<Selectable<AuthorizationCodesTable>>>(this.db, exchange);
+    return row && { ...codeWithGrant(row), saved: row.saved };
+  }
+}
