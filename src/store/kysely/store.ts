@@ -23,12 +23,12 @@ import type {
 import type { IssueOutcome, NewGrant, ProtocolStore, TokenIssue, WithGrant } from '../../core/ports.js';
 import type { AuditEvent, ClientChanges, ExpiringTable, NewClient, NewUser, PendingAuthorization, Session, Store } from '../types.js';
 import type { AdminRepository } from '../admin.js';
-import { KyselyAdminRepository } from './admin.js';
 import { DEFAULT_PARTIES_CACHE_MS, emptyCaches, type Parties, type StoreCaches } from './caches.js';
 import { GroupCommit } from './group-commit.js';
 import type { Dialect } from './migrations/index.js';
 import { CHANGES_CHANNEL } from './pg-changes.js';
 import { ReadCache } from './read-cache.js';
+import { KyselyAdminRepository } from './repositories/admin.js';
 import { KyselyAttemptRepository } from './repositories/attempts.js';
 import { KyselyAuditRepository } from './repositories/audit.js';
 import { KyselyClientRepository } from './repositories/clients.js';
@@ -162,7 +162,7 @@ export class KyselyStore implements Store {
 
   /** The operator's queries (admin console, admin API, CLI), in this store's transaction if any. */
   get admin(): AdminRepository {
-    return new KyselyAdminRepository(this.db, this.dialect, this);
+    return new KyselyAdminRepository(this);
   }
 
   // The Store's methods, each answered by its domain's repository.

@@ -10,6 +10,27 @@ import { KyselyRepository } from './repository.js';
 
 type MachineGrantRequest = { clientId: string; scopes: string[]; partnerId: string | null };
 
+/** A new grant's row: live, never used, unconfirmed. */
+function newGrantRow(
+  grant: { clientId: string; userId: string | null; accountId: string | null; scopes: string[]; partnerId: string | null },
+  now: number,
+): GrantsTable {
+  return {
+    id: newId('grt_'),
+    client_id: grant.clientId,
+    user_id: grant.userId,
+    account_id: grant.accountId,
+    scopes: grant.scopes.join(' '),
+    partner_id: grant.partnerId,
+    created_at: now,
+    updated_at: now,
+    last_used_at: null,
+    revoked_at: null,
+    revoked_reason: null,
+    confirmed_at: null,
+  };
+}
+
 /** The token endpoint's lookups, compiled once (prepared.ts). */
 const HOT = {
   findGrant: prepared(1, (db, id: string) => db.selectFrom('grants').selectAll().where('id', '=', id)),
@@ -51,20 +72,7 @@ export class KyselyGrantRepository extends KyselyRepository implements GrantRepo
     };
     const existing = await this.findMachineGrant(grant.clientId);
     if (existing) return addScopes(existing);
-    const row = {
-      id: newId('grt_'),
-      client_id: grant.clientId,
-      user_id: null,
-      account_id: null,
-      scopes: grant.scopes.join(' '),
-      partner_id: grant.partnerId,
-      created_at: now,
-      updated_at: now,
-      last_used_at: null,
-      revoked_at: null,
-      revoked_reason: null,
-      confirmed_at: null,
-    };
+    const row = newGrantRow({ ...grant, userId: null, accountId: null }, now);
     // The unique index grants_machine keeps one live machine grant per client: when
     // another instance created it first, nothing is inserted and its grant is used.
     const inserted = await this.db
@@ -103,20 +111,7 @@ export class KyselyGrantRepository extends KyselyRepository implements GrantRepo
           .execute();
         return { ...existing, scopes };
       }
-      const row = {
-        id: newId('grt_'),
-        client_id: grant.clientId,
-        user_id: grant.userId,
-        account_id: grant.accountId,
-        scopes: grant.scopes.join(' '),
-        partner_id: grant.partnerId,
-        created_at: now,
-        updated_at: now,
-        last_used_at: null,
-        revoked_at: null,
-        revoked_reason: null,
-        confirmed_at: null,
-      };
+      const row = newGrantRow(grant, now);
       await tx.db.insertInto('grants').values(row).execute();
       return toGrant(row);
     });

@@ -1,6 +1,6 @@
-/** The operator's queries on Kysely (see ../admin.ts): one implementation for SQLite and PostgreSQL. */
+/** The operator's queries on Kysely (see src/store/admin.ts): one implementation for SQLite and PostgreSQL. */
 import { type Expression, type Kysely, type RawBuilder, type Selectable, type SqlBool, sql, type Transaction } from 'kysely';
-import type { Client, Partner, User } from '../../core/model.js';
+import type { Client, Partner, User } from '../../../core/model.js';
 import type {
   AdminRepository,
   AdminToken,
@@ -15,12 +15,11 @@ import type {
   PartnerSummary,
   StoredAuditEvent,
   UserSearch,
-} from '../admin.js';
-import { DuplicateError } from '../types.js';
-import type { Dialect } from './migrations/index.js';
-import type { KyselyStore } from './store.js';
-import { isUniqueViolation, spaced, toClient, toPartner, toUser } from './rows.js';
-import type { AdminTokensTable, ClientsTable, Database, } from './schema.js';
+} from '../../admin.js';
+import { DuplicateError } from '../../types.js';
+import { KyselyRepository } from './repository.js';
+import { isUniqueViolation, spaced, toClient, toPartner, toUser } from '../rows.js';
+import type { AdminTokensTable, ClientsTable, Database, } from '../schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -48,14 +47,7 @@ function containing(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
 
-export class KyselyAdminRepository implements AdminRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly dialect: Dialect,
-    /** The store it belongs to: its caches learn of the changes made here. */
-    private readonly store: Pick<KyselyStore, 'afterCommit' | 'rowsChanged'>,
-  ) {}
-
+export class KyselyAdminRepository extends KyselyRepository implements AdminRepository {
   private atomically<T>(work: (db: Db) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this.db);
     return this.store.afterCommit(() => (this.db as Kysely<Database>).transaction().execute(work));
