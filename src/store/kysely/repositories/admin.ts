@@ -17,9 +17,9 @@ import type {
   UserSearch,
 } from '../../admin.js';
 import { DuplicateError } from '../../types.js';
-import { KyselyRepository } from './repository.js';
 import { isUniqueViolation, spaced, toClient, toPartner, toUser } from '../rows.js';
-import type { AdminTokensTable, ClientsTable, Database, } from '../schema.js';
+import type { AdminTokensTable, ClientsTable, Database } from '../schema.js';
+import { KyselyRepository } from './repository.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
