@@ -1,6 +1,6 @@
 /**
  * Client authentication's cache of a client and its secrets
- * (KyselyStore.findClientWithSecrets), on every dialect: on PostgreSQL it
+ * (KyselyClientRepository.findClientWithSecrets), on every dialect: on PostgreSQL it
  * serves once its listener hears every change (pg-changes.ts), and a change
  * made through any other store on the database empties it as it commits; on
  * SQLite nothing is cached. The resource guard's parties hear the same
@@ -149,7 +149,7 @@ for (const dialect of await dialects()) {
       const { client } = await cachedClient();
       await store
         .transaction(async (tx) => {
-          await (tx as KyselyStore).db.updateTable('clients').set({ name: 'Inside' }).where('id', '=', client.id).execute();
+          await tx.db.updateTable('clients').set({ name: 'Inside' }).where('id', '=', client.id).execute();
           assert.equal((await tx.findClientWithSecrets(client.id, Date.now()))?.client.name, 'Inside');
           throw Object.assign(new Error('roll back'), { rollback: true });
         })

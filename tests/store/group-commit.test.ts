@@ -20,16 +20,16 @@ test('a transaction that throws in a shared batch is rolled back alone; the othe
     // Started in one turn of the event loop: one batch.
     const outcomes = await Promise.allSettled([
       store.transaction(async (tx) => {
-        await insert(tx as KyselyStore, 'first');
+        await insert(tx, 'first');
         return 'first done';
       }),
       store.transaction(async (tx) => {
-        await insert(tx as KyselyStore, 'doomed');
+        await insert(tx, 'doomed');
         throw new Error('the second changes its mind');
       }),
       store.transaction(async (tx) => {
-        await insert(tx as KyselyStore, 'third');
-        await insert(tx as KyselyStore, 'third again');
+        await insert(tx, 'third');
+        await insert(tx, 'third again');
         return 'third done';
       }),
     ]);
@@ -57,7 +57,7 @@ test('a read outside a transaction sees what is committed, never a transaction i
     await sql`insert into notes (text) values ('committed')`.execute(store.db);
     assert.deepEqual(await texts(), ['committed'], 'an idle writer reads its own commits');
     await store.transaction(async (tx) => {
-      await sql`insert into notes (text) values ('in progress')`.execute((tx as KyselyStore).db);
+      await sql`insert into notes (text) values ('in progress')`.execute(tx.db);
       assert.deepEqual(await texts(), ['committed'], 'the writer is in a transaction: the read goes elsewhere and sees only commits');
     });
     assert.deepEqual(await texts(), ['committed', 'in progress']);

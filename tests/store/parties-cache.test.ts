@@ -77,7 +77,7 @@ for (const dialect of await dialects()) {
       const ids = await parties();
       await store.findParties(ids);
       await store.transaction(async (tx) => {
-        await (tx as KyselyStore).db.updateTable('clients').set({ name: 'Inside' }).where('id', '=', ids.clientId).execute();
+        await tx.db.updateTable('clients').set({ name: 'Inside' }).where('id', '=', ids.clientId).execute();
         assert.equal((await tx.findParties(ids)).client?.name, 'Inside');
         throw Object.assign(new Error('roll back'), { rollback: true });
       }).catch((error: { rollback?: boolean }) => {
