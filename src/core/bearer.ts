@@ -44,13 +44,21 @@ export interface ResourceRequestParts {
 
 const SCHEME_NAME: Record<ResourceScheme, RegExp> = { bearer: /^bearer(\s|$)/i, token: /^token(\s|$)/i };
 
-function fromHeader(authorization: string | undefined, policy: ResourcePolicy): { token: string; location: ResourceScheme } | undefined {
+function fromHeader(
+  authorization: string | undefined,
+  policy: ResourcePolicy,
+  verified: Pick<VerifiedTokenCache, 'has'> | undefined,
+): { token: string; location: ResourceScheme } | undefined {
   if (authorization === undefined) return undefined;
   const header = authorization.trim();
   for (const scheme of policy.schemes) {
     if (!SCHEME_NAME[scheme].test(header)) continue;
     let token: string | undefined;
-    if (scheme === 'bearer') token = BEARER.exec(header)?.[1];
+    if (scheme === 'bearer') {
+      // A JWT verified before, sent again as it usually is, passed this scan then.
+      const usual = header.startsWith('Bearer ') ? header.slice(7) : undefined;
+      token = usual !== undefined && verified?.has(usual) ? usual : BEARER.exec(header)?.[1];
+    }
     else {
       const match = TOKEN_SCHEME.exec(header);
       token = match?.[1] ?? match?.[2];
@@ -70,9 +78,13 @@ function fromHeader(authorization: string | undefined, policy: ResourcePolicy): 
  * refused unless the preset allows them; §3.1 makes "an unsupported parameter"
  * an invalid_request.
  */
-export function findAccessToken(parts: ResourceRequestParts, policy: ResourcePolicy): { token: string; location: TokenLocation } {
+export function findAccessToken(
+  parts: ResourceRequestParts,
+  policy: ResourcePolicy,
+  verified?: Pick<VerifiedTokenCache, 'has'>,
+): { token: string; location: TokenLocation } {
   const found: Array<{ token: string; location: TokenLocation }> = [];
-  const header = fromHeader(parts.authorization, policy);
+  const header = fromHeader(parts.authorization, policy, verified);
   if (header) found.push(header);
 
   const form = parts.form;
@@ -152,7 +164,7 @@ export interface AccessTokenValidation {
  * unless `online` asks for the revocation check too.
  */
 export async function authenticateAccessToken(token: string, deps: AccessTokenValidation): Promise<ResourcePrincipal> {
-  if (!looksLikeJwt(token)) {
+  if (!deps.jwtCache?.has(token) && !looksLikeJwt(token)) {
     const record = await validateAccessToken(token, deps.store, deps.now);
     return {
       userId: record.userId,

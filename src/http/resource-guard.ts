@@ -123,6 +123,7 @@ export function createResourceGuard(app: FastifyInstance, options: ResourceGuard
             form: isFormParams(request.body) ? request.body : undefined,
           },
           options.policy,
+          jwtCache,
         );
         location = found.location;
         const validation: AccessTokenValidation = {

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { bearerTokenFrom, requireScopes, validateAccessToken } from '../../src/core/bearer.js';
-import { InsufficientScope, InvalidToken } from '../../src/core/errors.js';
+import { bearerTokenFrom, findAccessToken, type ResourceRequestParts, requireScopes, validateAccessToken } from '../../src/core/bearer.js';
+import { InsufficientScope, InvalidRequest, InvalidToken } from '../../src/core/errors.js';
 import type { AccessToken, Client, Grant } from '../../src/core/model.js';
 import { hashCredential } from '../../src/core/secrets.js';
 import { issueTokens } from '../../src/core/tokens.js';
@@ -50,6 +50,38 @@ describe('bearerTokenFrom', () => {
   test('RFC 6750 §2.1: characters outside b64token, or "=" before the end, give no token', () => {
     for (const header of ['Bearer a b', 'Bearer a=b', 'Bearer a,b', 'Bearer "abc"', 'Bearer a\tb', 'Bearer é']) {
       assert.equal(bearerTokenFrom(header), undefined, header);
+    }
+  });
+});
+
+describe('findAccessToken with the verified JWTs', () => {
+  const policy = { schemes: ['bearer' as const], formBodyToken: false, queryToken: false };
+  const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c3JfYWRhIn0.c2lnbmF0dXJl';
+  const parts = (authorization: string): ResourceRequestParts => ({
+    authorization,
+    method: 'GET',
+    mediaType: undefined,
+    query: { params: {}, repeated: [] },
+    form: undefined,
+  });
+  const verified = () => {
+    const asked: string[] = [];
+    return { asked, has: (token: string) => (asked.push(token), token === jwt) };
+  };
+
+  test('a JWT verified before, sent as "Bearer <token>", is read without the scan, as the scan reads it', () => {
+    const known = verified();
+    assert.deepEqual(findAccessToken(parts(`Bearer ${jwt}`), policy, known), { token: jwt, location: 'bearer' });
+    assert.deepEqual(known.asked, [jwt]);
+    assert.deepEqual(findAccessToken(parts(`Bearer ${jwt}`), policy), { token: jwt, location: 'bearer' });
+  });
+
+  test('any other header goes through the scan: another spelling of the scheme, more spaces, text after the token', async () => {
+    for (const header of [`bearer ${jwt}`, `Bearer   ${jwt}`, `  Bearer ${jwt}  `]) {
+      assert.deepEqual(findAccessToken(parts(header), policy, verified()), { token: jwt, location: 'bearer' });
+    }
+    for (const header of [`Bearer ${jwt} x`, `Bearer ${jwt},`, `Bearer ${jwt}"`]) {
+      assert.ok((await caught(() => findAccessToken(parts(header), policy, verified()))) instanceof InvalidRequest, header);
     }
   });
 });

@@ -63,3 +63,18 @@ test('the cache is bounded: the oldest entry goes first', async () => {
   assert.equal(cache.get(tokens[2] as string, NOW + 1000)?.subject, 'c');
   assert.throws(() => new VerifiedTokenCache(0), TypeError);
 });
+
+test('a token that copies a cached token\'s signature is not served from the cache: it is checked in full and refused', async () => {
+  const key = await generateSigningKey(NOW);
+  const token = await issue(key);
+  const cache = new VerifiedTokenCache();
+  await verify(token, publishing(key), NOW + 1000, cache);
+  const [header, payload, signature] = token.split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const forgedPayload = Buffer.from(JSON.stringify({ ...claims, sub: 'usr_mallory' })).toString('base64url');
+  const forged = `${header}.${forgedPayload}.${signature}`;
+  assert.equal(cache.get(forged, NOW + 1000), undefined);
+  assert.ok((await caught(() => verify(forged, publishing(key), NOW + 1000, cache))) instanceof InvalidToken);
+  // The genuine token is still served.
+  assert.equal(cache.get(token, NOW + 1000)?.subject, 'usr_ada');
+});
