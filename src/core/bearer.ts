@@ -58,8 +58,7 @@ function fromHeader(
       // A JWT verified before, sent again as it usually is, passed this scan then.
       const usual = header.startsWith('Bearer ') ? header.slice(7) : undefined;
       token = usual !== undefined && verified?.has(usual) ? usual : BEARER.exec(header)?.[1];
-    }
-    else {
+    } else {
       const match = TOKEN_SCHEME.exec(header);
       token = match?.[1] ?? match?.[2];
     }

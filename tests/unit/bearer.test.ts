@@ -66,7 +66,11 @@ describe('findAccessToken with the verified JWTs', () => {
   });
   const verified = () => {
     const asked: string[] = [];
-    return { asked, has: (token: string) => (asked.push(token), token === jwt) };
+    const has = (token: string) => {
+      asked.push(token);
+      return token === jwt;
+    };
+    return { asked, has };
   };
 
   test('a JWT verified before, sent as "Bearer <token>", is read without the scan, as the scan reads it', () => {
