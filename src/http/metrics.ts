@@ -14,7 +14,8 @@ import { type HistogramSeries, SeriesHistogram } from './series-histogram.js';
 
 export interface Metrics {
   registry: Registry;
-  tokensIssued: Counter<'grant_type'>;
+  /** Counts a token response of this grant type. */
+  observeTokenIssued(grantType: string): void;
   /** For openStore's onQuery. */
   observeQuery(event: LogEvent): void;
   /** For the housekeeper's onSweep / onError. */
@@ -33,11 +34,18 @@ const QUERY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
-  const tokensIssued = new Counter({
+  // Counted in a plain map and read when scraped, like the request counts: prom-client
+  // validates and hashes the label set on every inc(), and this runs on every token response.
+  const issuedPerGrantType = new Map<string, number>();
+  new Counter({
     name: 'latchkey_tokens_issued_total',
     help: 'Token responses sent, per grant type.',
     labelNames: ['grant_type'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [grantType, count] of issuedPerGrantType) this.inc({ grant_type: grantType }, count);
+    },
   });
   const reuse = new Counter({
     name: 'latchkey_grant_reuse_detected_total',
@@ -102,7 +110,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   const querySeries = { ok: new Map<string, HistogramSeries<'kind' | 'outcome'>>(), error: new Map<string, HistogramSeries<'kind' | 'outcome'>>() };
   return {
     registry,
-    tokensIssued,
+    observeTokenIssued(grantType) {
+      issuedPerGrantType.set(grantType, (issuedPerGrantType.get(grantType) ?? 0) + 1);
+    },
     observeQuery(event) {
       const outcome = event.level === 'error' ? 'error' : 'ok';
       // The store runs a few dozen distinct statements, so each is classified once.

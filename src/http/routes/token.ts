@@ -63,7 +63,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
           { params, authorization: request.headers.authorization },
           { store: ctx.store, settings: ctx.settings, endpoint, now: ctx.clock.now(), throttle: ctx.throttle, whenThrottleDown: ctx.config.passwordGrantWhenCountersDown, ip: request.ip },
         );
-        ctx.metrics.tokensIssued.inc({ grant_type: params.grant_type ?? 'unknown' });
+        ctx.metrics.observeTokenIssued(params.grant_type ?? 'unknown');
         // RFC 6749 §5.1: "Cache-Control: no-store" and "Pragma: no-cache".
         return reply
           .header('cache-control', 'no-store')
