@@ -163,6 +163,7 @@ export interface AccessTokenValidation {
  * unless `online` asks for the revocation check too.
  */
 export async function authenticateAccessToken(token: string, deps: AccessTokenValidation): Promise<ResourcePrincipal> {
+  // A token verified before is a JWT: no scan.
   if (!deps.jwtCache?.has(token) && !looksLikeJwt(token)) {
     const record = await validateAccessToken(token, deps.store, deps.now);
     return {
