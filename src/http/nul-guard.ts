@@ -15,8 +15,12 @@ import { InvalidRequest } from '../core/errors.js';
 export function containsNul(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (depth > 8 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return false;
-  for (const [key, entry] of Object.entries(value)) {
-    if (key.includes('\u0000') || containsNul(entry, depth + 1)) return true;
+  // Keys and an index, not Object.entries: this runs on every request, and a token request's
+  // body made one pair array per parameter (a third of the cost, measured in isolation).
+  const keys = Object.keys(value);
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string;
+    if (key.includes('\u0000') || containsNul((value as Record<string, unknown>)[key], depth + 1)) return true;
   }
   return false;
 }
