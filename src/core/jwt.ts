@@ -127,6 +127,8 @@ export class VerifiedTokenCache {
    * forged token that copies a verified signature is a miss, checked in full.
    */
   private readonly entries = new Map<string, { token: string; verified: VerifiedAccessToken }>();
+  /** Verifications running, by the token's text; as many as requests in flight at most. */
+  private readonly running = new Map<string, Promise<VerifiedAccessToken>>();
 
   constructor(private readonly capacity = 10_000) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new TypeError('capacity must be a positive integer');
@@ -154,6 +156,21 @@ export class VerifiedTokenCache {
     return entry.verified;
   }
 
+  /**
+   * Runs `verify` for this text unless a verification of it is already
+   * running, whose outcome is then shared: a client that fans out its first
+   * calls with a new token costs one ES256 check, not one per call. Nothing
+   * is kept once it settles; a refusal is never cached.
+   */
+  once(token: string, verify: () => Promise<VerifiedAccessToken>): Promise<VerifiedAccessToken> {
+    let running = this.running.get(token);
+    if (running === undefined) {
+      running = verify().finally(() => this.running.delete(token));
+      this.running.set(token, running);
+    }
+    return running;
+  }
+
   set(token: string, verified: VerifiedAccessToken): void {
     const signature = signatureOf(token);
     if (signature === undefined) throw new TypeError('a verified access token is a compact JWS');
@@ -171,18 +188,33 @@ function signatureOf(token: string): string | undefined {
 /** Resolves a kid to a public key; undefined when no published key has it. */
 export type PublicKeyResolver = (kid: string) => Promise<CryptoKeyLike | undefined>;
 
+interface VerificationOptions {
+  keys: PublicKeyResolver;
+  issuer: string;
+  audience: string;
+  now: number;
+  cache?: VerifiedTokenCache | undefined;
+}
+
 /**
  * Validates a JWT access token without the database (RFC 9068 §4): the "typ"
  * header, the signature with a published key and the expected algorithm, "iss"
  * equal to the issuer, "aud" containing our resource identifier, "exp" in the future.
  */
-export async function verifyAccessToken(
-  token: string,
-  options: { keys: PublicKeyResolver; issuer: string; audience: string; now: number; cache?: VerifiedTokenCache | undefined },
-): Promise<VerifiedAccessToken> {
-  const cached = options.cache?.get(token, options.now);
+export async function verifyAccessToken(token: string, options: VerificationOptions): Promise<VerifiedAccessToken> {
+  const { cache } = options;
+  if (cache === undefined) return verifySignedToken(token, options);
+  const cached = cache.get(token, options.now);
   // A cached result stands only while its key is still published (a key dropped after a leak takes its tokens with it).
   if (cached && (await options.keys(cached.kid))) return cached;
+  const verified = await cache.once(token, () => verifySignedToken(token, options));
+  // A request that joined a running verification is held to its own time: jose checked "exp" at the first one's.
+  if (verified.expiresAt <= options.now) throw new InvalidToken(undefined, 'jwt rejected: ERR_JWT_EXPIRED');
+  return verified;
+}
+
+/** The signature, header and claims checks themselves, through jose; stores a success in the cache. */
+async function verifySignedToken(token: string, options: VerificationOptions): Promise<VerifiedAccessToken> {
   let kid = '';
   try {
     const { payload } = await jwtVerify(

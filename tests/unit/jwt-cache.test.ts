@@ -78,3 +78,43 @@ test('a token that copies a cached token\'s signature is not served from the cac
   // The genuine token is still served.
   assert.equal(cache.get(token, NOW + 1000)?.subject, 'usr_ada');
 });
+
+test('concurrent requests with a token not yet cached share one verification, a success or a refusal; a refusal is not kept', async () => {
+  const key = await generateSigningKey(NOW);
+  const other = await generateSigningKey(NOW);
+  const cache = new VerifiedTokenCache();
+  // The key resolver runs once per verification (the signature's key) and once per cached hit (still published?).
+  const counting = (resolve: ReturnType<typeof publishing>) => {
+    const counted = async (kid: string) => {
+      counted.calls += 1;
+      return resolve(kid);
+    };
+    counted.calls = 0;
+    return counted;
+  };
+
+  const token = await issue(key);
+  const keys = counting(publishing(key));
+  const results = await Promise.all(Array.from({ length: 8 }, () => verify(token, keys, NOW + 1000, cache)));
+  assert.equal(keys.calls, 1);
+  for (const result of results) assert.equal(result.subject, 'usr_ada');
+
+  const refused = await issue(key, 'usr_refused');
+  const wrong = counting(publishing(other, key));
+  const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => verify(refused, wrong, NOW + 1000, cache)));
+  assert.equal(wrong.calls, 1);
+  for (const outcome of outcomes) assert.ok(outcome.status === 'rejected' && outcome.reason instanceof InvalidToken);
+  // Once settled, the refusal is gone: with the right key published, the same text verifies.
+  assert.equal((await verify(refused, publishing(key), NOW + 1000, cache)).subject, 'usr_refused');
+});
+
+test('a request that joins a running verification is refused if the token has expired by its own time', async () => {
+  const key = await generateSigningKey(NOW);
+  const cache = new VerifiedTokenCache();
+  const token = await issue(key);
+  // The first request verifies just before expiry; the second joins it just after.
+  const first = verify(token, publishing(key), NOW + 3600_000 - 1, cache);
+  const late = caught(() => verify(token, publishing(key), NOW + 3600_000, cache));
+  assert.equal((await first).subject, 'usr_ada');
+  assert.ok((await late) instanceof InvalidToken);
+});
