@@ -15,8 +15,8 @@ import { InvalidRequest } from '../core/errors.js';
 export function containsNul(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (depth > 8 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return false;
-  // Keys and an index, not Object.entries: this runs on every request, and a token request's
-  // body made one pair array per parameter (a third of the cost, measured in isolation).
+  // Keys and an index, not Object.entries, which made a pair array per parameter on every
+  // request: 260 against 600-840 ns for a token request's body, measured in isolation.
   const keys = Object.keys(value);
   for (let index = 0; index < keys.length; index++) {
     const key = keys[index] as string;
