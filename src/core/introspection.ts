@@ -31,6 +31,8 @@ export type IntrospectionResponse =
       account_id?: string;
     };
 
+type ActiveIntrospection = Extract<IntrospectionResponse, { active: true }>;
+
 /** Auth methods that authenticate: introspection is never open to a client that only names itself. */
 export function introspectionAuthMethods(methods: readonly ClientAuthMethod[]): ClientAuthMethod[] {
   return methods.filter((method) => method !== 'none');
@@ -98,20 +100,18 @@ export async function introspectToken(
     if (!user) return inactive('user gone');
     username = user.email;
   }
-  return {
-    client,
-    detail: undefined,
-    response: {
-      active: true,
-      scope: formatScope(record.scopes),
-      client_id: record.clientId,
-      ...(username === undefined ? {} : { username }),
-      sub: userId ?? record.clientId,
-      exp: seconds(record.expiresAt),
-      iat: seconds(record.createdAt),
-      ...(found.type === 'access_token' ? { token_type: 'Bearer' as const, aud: accessTokenAudience(settings) } : {}),
-      iss: settings.issuer,
-      ...(accountId === null ? {} : { account_id: accountId }),
-    },
-  };
+  // Members added in the response's order, not spread in: a key added after a spread misses
+  // V8's inline cache every time.
+  const response: Partial<ActiveIntrospection> & { active: true } = { active: true, scope: formatScope(record.scopes), client_id: record.clientId };
+  if (username !== undefined) response.username = username;
+  response.sub = userId ?? record.clientId;
+  response.exp = seconds(record.expiresAt);
+  response.iat = seconds(record.createdAt);
+  if (found.type === 'access_token') {
+    response.token_type = 'Bearer';
+    response.aud = accessTokenAudience(settings);
+  }
+  response.iss = settings.issuer;
+  if (accountId !== null) response.account_id = accountId;
+  return { client, detail: undefined, response: response as ActiveIntrospection };
 }

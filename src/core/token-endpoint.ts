@@ -45,7 +45,9 @@ export async function handleTokenRequest(
   if (!(handler.allows?.(client) ?? client.grantTypes.includes(handler.type))) {
     throw new UnauthorizedClient(`This client is not allowed to use the ${wireType} grant.`);
   }
-  return handler.handle({ ...deps, params, client, endpoint });
+  // A literal of fixed shape, not a spread of deps: the handler's reads of it stay monomorphic.
+  const { store, settings, now, throttle, whenThrottleDown, ip } = deps;
+  return handler.handle({ params, client, store, settings, endpoint, now, throttle, whenThrottleDown, ip });
 }
 
 export interface Subject {

@@ -9,6 +9,7 @@ import {
   hashesEqual,
   newCredential,
   newId,
+  timeDigits,
 } from '../../src/core/secrets.js';
 
 const KINDS = Object.keys(CREDENTIAL_PREFIX) as CredentialKind[];
@@ -69,6 +70,12 @@ describe('tokens that carry their time', () => {
       assert.match(value.slice(6, 18), /^[0-9a-f]{12}$/, kind);
       assert.ok(minted >= before && minted <= Date.now(), kind);
     }
+  });
+
+  test('the time is the epoch milliseconds in 12 lowercase hex digits, zero-padded, at every boundary of its two halves', () => {
+    const times = [0, 1, 0xffffff, 0x1000000, 0x1000001, 0xffffffffff, Date.now(), 1_767_225_600_000, 2 ** 48 - 1];
+    for (let i = 0; i < 1000; i++) times.push(Math.floor(Math.random() * 2 ** 48));
+    for (const time of times) assert.equal(timeDigits(time), time.toString(16).padStart(12, '0'), String(time));
   });
 
   test('their stored keys start with that time, so keys sort by time (bytewise, and in a locale\'s collation)', async () => {

@@ -18,7 +18,7 @@ async function issueInOneStep(context: TokenRequestContext, scopes: string[]): P
   const { client, store, now } = context;
   if (!store.issueOnMachineGrant) return undefined;
   // A client's own token: no user or account (RFC 9068 §2.2: "sub" names the client).
-  const { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId } = await mintAccessToken(store, { userId: null, accountId: null }, { ...context, scopes });
+  const { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId } = await mintAccessToken(store, { userId: null, accountId: null }, { client, scopes, settings: context.settings, endpoint: context.endpoint, now });
   const grant = await store.issueOnMachineGrant({ clientId: client.id, scopes, now, accessToken: { tokenHash, expiresAt, signingKeyId } });
   return grant && { accessToken, refreshToken: undefined, expiresIn, scopes, grant, client };
 }

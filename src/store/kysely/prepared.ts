@@ -38,8 +38,15 @@ export function prepared<Row, Args extends unknown[]>(arity: Args['length'], bui
         if (dialect === 'postgres') registerPreparedText(compiled.sql);
       }
       const { compiled, slots } = entry;
-      const parameters = slots.map((slot, index) => (slot === undefined ? compiled.parameters[index] : args[slot]));
-      return db.executeQuery<Row>({ ...compiled, parameters });
+      // A copy of the compiled parameters (an array of objects: the placeholders) with the
+      // arguments put in: a new array from map() starts as one of small integers, and
+      // V8 converts it in its runtime when the first string goes in.
+      const parameters = compiled.parameters.slice();
+      for (let index = 0; index < slots.length; index++) {
+        const slot = slots[index];
+        if (slot !== undefined) parameters[index] = args[slot];
+      }
+      return db.executeQuery<Row>({ query: compiled.query, queryId: compiled.queryId, sql: compiled.sql, parameters });
     },
   };
 }

@@ -41,6 +41,6 @@ export class KyselyCodeRepository extends KyselyRepository implements CodeReposi
   /** CodeRepository.exchangeCode in one statement (PostgreSQL: one-step.ts). */
   async exchangeInOneStatement(exchange: CodeExchange): Promise<OneStepResult<AuthorizationCode> | undefined> {
     const row = await exchangeCodeInOneStatement<WithGrantColumns<Selectable<AuthorizationCodesTable>>>(this.db, exchange);
-    return row && { ...codeWithGrant(row), saved: row.saved };
+    return row && { saved: row.saved, ...codeWithGrant(row) };
   }
 }

@@ -126,7 +126,7 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
   /** TokenRepository.rotateRefreshToken in one statement (PostgreSQL: one-step.ts). */
   async rotateInOneStatement(rotation: RefreshRotation): Promise<OneStepResult<RefreshToken> | undefined> {
     const row = await rotateRefreshTokenInOneStatement<WithGrantColumns<Selectable<RefreshTokensTable>>>(this.db, rotation);
-    return row && { ...refreshTokenWithGrant(row), saved: row.saved };
+    return row && { saved: row.saved, ...refreshTokenWithGrant(row) };
   }
 
   /** TokenRepository.issueOnMachineGrant in one statement (PostgreSQL: one-step.ts). */
