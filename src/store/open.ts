@@ -5,7 +5,7 @@ import { Kysely, type LogEvent, sql, type MigrationResult, Migrator, PostgresDia
 import pg from 'pg';
 import { type Dialect, LatchkeyMigrations } from './kysely/migrations/index.js';
 import { withPreparedStatements } from './kysely/pg-prepared.js';
-import { sqliteDialect } from './kysely/sqlite-driver.js';
+import { openSqlite } from './kysely/sqlite-driver.js';
 import type { Database } from './kysely/schema.js';
 import { ChangeListener } from './kysely/pg-changes.js';
 import { ReadCache } from './kysely/read-cache.js';
@@ -76,8 +76,8 @@ export function openStore(options: StoreOptions): KyselyStore {
     mkdirSync(dir, { recursive: true });
     file = join(dir, 'latchkey.sqlite');
   }
-  const sqlite = sqliteDialect({ file, synchronous: options.sqliteSynchronous ?? 'full' });
-  return new KyselyStore(new Kysely<Database>({ dialect: sqlite, log: options.onQuery }), 'sqlite', undefined, caches);
+  const sqlite = openSqlite({ file, synchronous: options.sqliteSynchronous ?? 'full' }, options.onQuery);
+  return new KyselyStore(new Kysely<Database>({ dialect: sqlite.dialect, log: options.onQuery }), 'sqlite', undefined, caches, sqlite.immediate);
 }
 
 function migrator(store: KyselyStore): Migrator {

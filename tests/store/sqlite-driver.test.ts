@@ -3,7 +3,9 @@
  * handed back is handed out again, so Kysely wraps it with its query logging
  * once rather than for every query; one still in a transaction never is.
  * Rows come as better-sqlite3's own objects would, though built from raw
- * arrays (row-objects.ts); temporary storage is in memory.
+ * arrays (row-objects.ts); temporary storage is in memory. Queries that need
+ * not wait run at once, off Kysely's executor, routed and logged as the
+ * driver and Kysely would.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,9 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, type Driver } from 'kysely';
+import { CompiledQuery, type Driver, Kysely, type LogEvent, sql } from 'kysely';
 import { rowObjects } from '../../src/store/kysely/row-objects.js';
-import { sqliteDialect } from '../../src/store/kysely/sqlite-driver.js';
+import type { Database } from '../../src/store/kysely/schema.js';
+import { KyselyStore } from '../../src/store/kysely/store.js';
+import { openSqlite, sqliteDialect } from '../../src/store/kysely/sqlite-driver.js';
+import { migrateToLatest, openStore } from '../../src/store/open.js';
 
 /** Runs `body` with the driver over a new database file, then closes and deletes it. */
 async function withDriver(body: (driver: Driver, file: string) => Promise<void>): Promise<void> {
@@ -102,3 +107,83 @@ test('temporary storage (a savepoint journal, sorts) is in memory: nothing writt
     assert.deepStrictEqual(rows, [{ temp_store: 2 }], '2: MEMORY');
     await driver.releaseConnection(connection);
   }));
+
+test('immediate queries run where the driver would run them, at once: in the transaction on the writer, outside it on the reader; a write outside one waits', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-driver-'));
+  const events: LogEvent[] = [];
+  const { dialect, immediate } = openSqlite({ file: join(dir, 'db.sqlite'), synchronous: 'full' }, (event) => events.push(event));
+  const db = new Kysely<Record<string, never>>({ dialect });
+  const count = CompiledQuery.raw('select count(*) as count from notes');
+  const countOf = (inTransaction: boolean) => (immediate.run(count, inTransaction)?.rows[0] as { count: number } | undefined)?.count;
+  try {
+    await sql`create table notes (id integer primary key)`.execute(db);
+    assert.equal(immediate.run(CompiledQuery.raw('insert into notes (id) values (?)', [9]), false), undefined, 'a write outside a transaction is not run');
+    assert.equal(countOf(false), 0);
+
+    await db.transaction().execute(async () => {
+      const inserted = immediate.run(CompiledQuery.raw('insert into notes (id) values (?)', [1]), true);
+      assert.equal(inserted?.numAffectedRows, 1n);
+      assert.equal(countOf(true), 1, 'the transaction sees its own write');
+      assert.equal(countOf(false), 0, 'a read outside it goes to the reader, which does not');
+    });
+    assert.equal(countOf(false), 1, 'committed');
+
+    // Logged as Kysely logs a query: the query and its duration, or the error, which is thrown as it was.
+    events.length = 0;
+    countOf(false);
+    const broken = CompiledQuery.raw('select * from missing');
+    assert.throws(() => immediate.run(broken, false), /no such table: missing/);
+    assert.deepEqual(
+      events.map((event) => [event.level, event.query.sql, Number.isFinite(event.queryDurationMillis)]),
+      [
+        ['query', count.sql, true],
+        ['error', broken.sql, true],
+      ],
+    );
+    assert.match(String((events[1] as { error: unknown }).error), /no such table/);
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the store's prepared queries and group commit's savepoints take the immediate path on SQLite, with their query metrics", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-driver-'));
+  const events: LogEvent[] = [];
+  const store = openStore({ sqliteFile: join(dir, 'db.sqlite'), onQuery: (event) => events.push(event) });
+  const executeQuery = Kysely.prototype.executeQuery;
+  try {
+    await migrateToLatest(store);
+    // Every query given to Kysely's executor, a transaction's included (Transaction extends Kysely).
+    const viaExecutor: string[] = [];
+    Kysely.prototype.executeQuery = function (this: Kysely<Database>, query: CompiledQuery) {
+      viaExecutor.push(query.sql);
+      return executeQuery.call(this, query);
+    } as typeof executeQuery;
+    events.length = 0;
+    assert.equal(await store.findRefreshToken('no such token'), undefined);
+    assert.deepEqual(viaExecutor, [], "a prepared read skips Kysely's executor");
+    assert.equal(events.length, 1, 'and is still measured');
+    assert.match(events[0]?.query.sql ?? '', /from "refresh_tokens"/);
+
+    // Savepoints: a unit that throws is still rolled back alone.
+    const outcomes = await Promise.allSettled([
+      store.transaction(async (tx) => tx.tokens.insertRefreshToken({ tokenHash: 'h1', grantId: 'none', clientId: 'none', scopes: [], createdAt: 1, expiresAt: 2, rotatedAt: null, revokedAt: null })),
+      store.transaction(async () => 'nothing written'),
+    ]);
+    assert.equal(outcomes[0]?.status, 'rejected', 'a token of no grant breaks a foreign key');
+    assert.equal(outcomes[1]?.status, 'fulfilled');
+    assert.ok(events.some((event) => event.query.sql === 'savepoint unit'), 'savepoints are measured');
+    assert.deepEqual(viaExecutor.filter((text) => /savepoint/.test(text)), [], "and skip Kysely's executor");
+    assert.ok(events.some((event) => event.level === 'error' && /insert into "refresh_tokens"/.test(event.query.sql)));
+
+    // Without immediate queries (PostgreSQL's case), the same query goes through the executor.
+    const plain = new KyselyStore(store.db as Kysely<Database>, 'sqlite');
+    assert.equal(await plain.findRefreshToken('no such token'), undefined);
+    assert.equal(viaExecutor.filter((text) => /from "refresh_tokens"/.test(text)).length, 1);
+  } finally {
+    Kysely.prototype.executeQuery = executeQuery;
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -13,6 +13,7 @@
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import type { ImmediateQueries } from './sqlite-driver.js';
 
 interface Unit<Tx> {
   work: (tx: Tx) => Promise<unknown>;
@@ -35,6 +36,8 @@ export class GroupCommit<Tx> {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly bind: (trx: Transaction<Database>) => Tx,
+    /** When given, the savepoints run through it, off Kysely's executor (sqlite-driver.ts). */
+    private readonly immediate?: ImmediateQueries,
   ) {}
 
   /** Runs `work` atomically in the next batch; settles once the batch is committed. */
@@ -57,15 +60,17 @@ export class GroupCommit<Tx> {
     try {
       await this.db.transaction().execute(async (trx) => {
         const tx = this.bind(trx);
+        const { immediate } = this;
+        const savepointCommand = immediate ? (query: CompiledQuery) => immediate.run(query, true) : (query: CompiledQuery) => trx.executeQuery(query);
         for (const unit of units) {
-          await trx.executeQuery(SAVEPOINT);
+          await savepointCommand(SAVEPOINT);
           try {
             const value = await unit.work(tx);
-            await trx.executeQuery(RELEASE);
+            await savepointCommand(RELEASE);
             outcomes.push({ ok: true, value });
           } catch (error) {
-            await trx.executeQuery(ROLLBACK_TO);
-            await trx.executeQuery(RELEASE);
+            await savepointCommand(ROLLBACK_TO);
+            await savepointCommand(RELEASE);
             outcomes.push({ ok: false, error });
           }
         }

@@ -3,14 +3,24 @@
  * Each call binds new values to the same placeholders, so the hot path (token
  * and bearer lookups) skips building and compiling a query tree every time:
  * measured here at about a third of Kysely's share of a bearer check. On
- * PostgreSQL they also run as named prepared statements (pg-prepared.ts).
+ * PostgreSQL they also run as named prepared statements (pg-prepared.ts); on
+ * SQLite, off Kysely's executor where they need not wait (sqlite-driver.ts).
  */
 import type { Compilable, CompiledQuery, Kysely, QueryResult, Transaction } from 'kysely';
 import type { Dialect } from './migrations/index.js';
 import { registerPreparedText } from './pg-prepared.js';
 import type { Database } from './schema.js';
+import type { ImmediateQueries } from './sqlite-driver.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+/** Where a prepared query runs: a store's connection or transaction (KyselyStore). */
+export interface QueryTarget {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** SQLite's queries that need not wait, run without Kysely's executor; undefined elsewhere. */
+  readonly immediate: ImmediateQueries | undefined;
+}
 
 /** Stands for the i-th argument while the query is compiled; found again by identity. */
 class Placeholder {
@@ -18,13 +28,13 @@ class Placeholder {
 }
 
 export interface PreparedQuery<Row, Args extends unknown[]> {
-  execute(db: Db, dialect: Dialect, ...args: Args): Promise<QueryResult<Row>>;
+  execute(target: QueryTarget, ...args: Args): Promise<QueryResult<Row>>;
 }
 
 export function prepared<Row, Args extends unknown[]>(arity: Args['length'], build: (db: Db, ...args: Args) => Compilable<Row>): PreparedQuery<Row, Args> {
   const byDialect = new Map<Dialect, { compiled: CompiledQuery<Row>; slots: Array<number | undefined> }>();
   return {
-    execute(db, dialect, ...args) {
+    execute({ db, dialect, immediate }, ...args) {
       let entry = byDialect.get(dialect);
       if (entry === undefined) {
         const placeholders = Array.from({ length: arity }, (_, index) => new Placeholder(index)) as unknown as Args;
@@ -46,7 +56,16 @@ export function prepared<Row, Args extends unknown[]>(arity: Args['length'], bui
         const slot = slots[index];
         if (slot !== undefined) parameters[index] = args[slot];
       }
-      return db.executeQuery<Row>({ query: compiled.query, queryId: compiled.queryId, sql: compiled.sql, parameters });
+      const query: CompiledQuery<Row> = { query: compiled.query, queryId: compiled.queryId, sql: compiled.sql, parameters };
+      if (immediate !== undefined) {
+        try {
+          const outcome = immediate.run(query, db.isTransaction);
+          if (outcome !== undefined) return Promise.resolve(outcome as QueryResult<Row>);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+      return db.executeQuery<Row>(query);
     },
   };
 }
@@ -57,8 +76,8 @@ export function preparedInsert<T extends keyof Database & string>(table: T, colu
     db.insertInto(table).values(Object.fromEntries(columns.map((column, index) => [column, values[index]])) as never),
   );
   return {
-    execute(db: Db, dialect: Dialect, row: Record<(typeof columns)[number], unknown>): Promise<QueryResult<unknown>> {
-      return query.execute(db, dialect, ...columns.map((column) => row[column]));
+    execute(target: QueryTarget, row: Record<(typeof columns)[number], unknown>): Promise<QueryResult<unknown>> {
+      return query.execute(target, ...columns.map((column) => row[column]));
     },
   };
 }

@@ -20,12 +20,19 @@
  *   is released before the sync, so the next transaction is written while
  *   the disk syncs the previous one; one sync covers every commit before it.
  *   Nothing is answered before its commit is on disk, as with synchronous=FULL.
+ * - The store's prepared queries (prepared.ts) may run at once, off Kysely's
+ *   executor (`ImmediateQueries`): better-sqlite3 answers synchronously, and
+ *   the executor's layers of promises (connection provider, logging wrapper,
+ *   driver) cost more than a token lookup's statement itself. They are routed
+ *   exactly as above and logged as Kysely logs (query metrics); only a write
+ *   outside a transaction, which waits for the writer and the sync, takes the
+ *   executor's path.
  */
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import BetterSqlite3 from 'better-sqlite3';
-import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SqliteDialect } from 'kysely';
+import { type CompiledQuery, type DatabaseConnection, type Driver, type LogEvent, type QueryResult, SqliteDialect } from 'kysely';
 import { type CachedDatabase, type CachedStatement, withStatementCache } from './statement-cache.js';
 
 class Mutex {
@@ -120,22 +127,32 @@ function result({ statement, rows }: CachedStatement, parameters: readonly unkno
   return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
 }
 
+/**
+ * Where a query runs without waiting: in the caller's transaction, on the
+ * writer; a read outside one, on the writer when no transaction holds it,
+ * else on the reader. Undefined for a write outside a transaction (and any
+ * query of an in-memory database outside one): it waits for the writer.
+ */
+function immediateStatement({ writer, reader, writerLock }: Handles, sql: string, inTransaction: boolean): CachedStatement | undefined {
+  const cached = writer.prepare(sql);
+  if (inTransaction) return cached;
+  // readonly: the statement changes nothing (an INSERT ... RETURNING is a reader, but not read-only).
+  if (!cached.statement.readonly || !reader) return undefined;
+  // An idle writer reads with its own page cache, which every commit of its own leaves warm;
+  // the reader's cache is dropped whenever another connection has committed since its last read.
+  return writerLock.held ? reader.prepare(sql) : cached;
+}
+
 class RoutedConnection implements DatabaseConnection {
   inTransaction = false;
 
   constructor(private readonly handles: Handles) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const { writer, reader, writerLock, wal } = this.handles;
-    if (this.inTransaction) return result(writer.prepare(query.sql), query.parameters) as QueryResult<R>;
+    const immediate = immediateStatement(this.handles, query.sql, this.inTransaction);
+    if (immediate) return result(immediate, query.parameters) as QueryResult<R>;
+    const { writer, writerLock, wal } = this.handles;
     const cached = writer.prepare(query.sql);
-    // readonly: the statement changes nothing (an INSERT ... RETURNING is a reader, but not read-only).
-    if (cached.statement.readonly && reader) {
-      // An idle writer reads with its own page cache, which every commit of its own leaves warm;
-      // the reader's cache is dropped whenever another connection has committed since its last read.
-      if (!writerLock.held) return result(cached, query.parameters) as QueryResult<R>;
-      return result(reader.prepare(query.sql), query.parameters) as QueryResult<R>;
-    }
     await writerLock.lock();
     let outcome: QueryResult<unknown>;
     try {
@@ -219,6 +236,17 @@ class RoutedDriver implements Driver {
   }
 }
 
+/** Runs a compiled query now, on the statement cache, where the driver would run it without waiting. */
+export interface ImmediateQueries {
+  /**
+   * The query's result, or undefined when it must wait (a write outside a
+   * transaction: the writer's mutex, then the sync). `inTransaction`: the
+   * caller is in the transaction that holds the writer. Throws what
+   * better-sqlite3 throws.
+   */
+  run(query: CompiledQuery, inTransaction: boolean): QueryResult<unknown> | undefined;
+}
+
 export interface SqliteOptions {
   file: string;
   /** full (default): every commit on disk before it is reported; normal: synced at checkpoints only. */
@@ -227,6 +255,14 @@ export interface SqliteOptions {
 
 /** Opens the writer (and, for a file, the reader) and returns the Kysely dialect over them. */
 export function sqliteDialect(options: SqliteOptions): SqliteDialect {
+  return openSqlite(options).dialect;
+}
+
+/**
+ * The dialect, and the same connections' immediate queries, logged to `log`
+ * (Kysely's log function, given to the Kysely instance over this dialect too).
+ */
+export function openSqlite(options: SqliteOptions, log?: (event: LogEvent) => void): { dialect: SqliteDialect; immediate: ImmediateQueries } {
   const database: Database = new BetterSqlite3(options.file);
   database.pragma('journal_mode = WAL');
   // The durable setting syncs the WAL itself, off the event loop (see above).
@@ -265,9 +301,38 @@ export function sqliteDialect(options: SqliteOptions): SqliteDialect {
     },
   };
   // The dialect's own driver, the only user of `database`, is replaced by the routed one.
-  return new (class extends SqliteDialect {
+  const dialect = new (class extends SqliteDialect {
     override createDriver(): Driver {
       return new RoutedDriver(handles);
     }
   })({ database });
+  return { dialect, immediate: immediateQueries(handles, log) };
+}
+
+function immediateQueries(handles: Handles, log: ((event: LogEvent) => void) | undefined): ImmediateQueries {
+  if (!log) {
+    return {
+      run(query, inTransaction) {
+        const statement = immediateStatement(handles, query.sql, inTransaction);
+        return statement && result(statement, query.parameters);
+      },
+    };
+  }
+  return {
+    run(query, inTransaction) {
+      // As Kysely's logging wrapper reports them: the query's duration, or its error (preparing it included).
+      const startTime = performance.now();
+      let outcome: QueryResult<unknown>;
+      try {
+        const statement = immediateStatement(handles, query.sql, inTransaction);
+        if (!statement) return undefined;
+        outcome = result(statement, query.parameters);
+      } catch (error) {
+        log({ level: 'error', error, query, queryDurationMillis: performance.now() - startTime });
+        throw error;
+      }
+      log({ level: 'query', isStream: false, query, queryDurationMillis: performance.now() - startTime });
+      return outcome;
+    },
+  };
 }

@@ -43,6 +43,7 @@ import { KyselySigningKeyRepository } from './repositories/signing-keys.js';
 import { KyselyTokenRepository } from './repositories/tokens.js';
 import { KyselyUserRepository } from './repositories/users.js';
 import type { Database } from './schema.js';
+import type { ImmediateQueries } from './sqlite-driver.js';
 
 /**
  * What the process around a store may observe (metrics): every audit event as it
@@ -89,6 +90,8 @@ export class KyselyStore implements Store {
     readonly dialect: Dialect,
     readonly hooks: StoreHooks = { audit: new Set() },
     readonly caches: StoreCaches = { parties: new ReadCache<Parties>(DEFAULT_PARTIES_CACHE_MS) },
+    /** SQLite's queries that need not wait, run off Kysely's executor (prepared.ts); its transactions' too. */
+    readonly immediate: ImmediateQueries | undefined = undefined,
   ) {
     // Made here, after the fields they read (db, dialect, caches) are set.
     this.clients = new KyselyClientRepository(this);
@@ -105,7 +108,7 @@ export class KyselyStore implements Store {
     this.audit = new KyselyAuditRepository(this);
     this.expiredRows = new KyselyExpiredRowRepository(this);
     if (dialect === 'sqlite' && !db.isTransaction) {
-      this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks, caches));
+      this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks, caches, immediate), immediate);
     }
     if (dialect === 'postgres') {
       this.exchangeCode = (exchange) => this.codes.exchangeInOneStatement(exchange);
@@ -118,7 +121,7 @@ export class KyselyStore implements Store {
   async transaction<T>(work: (tx: KyselyStore) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
     return this.afterCommit(() =>
-      this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.hooks, this.caches))),
+      this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.hooks, this.caches, this.immediate))),
     );
   }
 

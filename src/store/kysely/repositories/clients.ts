@@ -28,7 +28,7 @@ const HOT = {
 
 export class KyselyClientRepository extends KyselyRepository implements ClientLookup {
   async findClient(clientId: string): Promise<Client | undefined> {
-    const row = (await HOT.findClient.execute(this.db, this.dialect, clientId)).rows[0];
+    const row = (await HOT.findClient.execute(this.store, clientId)).rows[0];
     return row && toClient(row);
   }
 
@@ -66,7 +66,7 @@ export class KyselyClientRepository extends KyselyRepository implements ClientLo
 
   private async loadClient(clientId: string, now: number): Promise<LoadedClient | undefined> {
     // One row per secret valid at `now` (one with a null hash when there is none).
-    const { rows } = await HOT.findClientWithSecrets.execute(this.db, this.dialect, clientId, now);
+    const { rows } = await HOT.findClientWithSecrets.execute(this.store, clientId, now);
     const first = rows[0];
     if (!first) return undefined;
     return {

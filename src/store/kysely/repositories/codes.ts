@@ -34,7 +34,7 @@ export class KyselyCodeRepository extends KyselyRepository implements CodeReposi
   }
 
   async findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined> {
-    const row = (await FIND_CODE.execute(this.db, this.dialect, codeHash)).rows[0];
+    const row = (await FIND_CODE.execute(this.store, codeHash)).rows[0];
     return row && codeWithGrant(row);
   }
 

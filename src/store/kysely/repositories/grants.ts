@@ -42,7 +42,7 @@ const HOT = {
 
 export class KyselyGrantRepository extends KyselyRepository implements GrantRepository {
   async findGrant(grantId: string): Promise<AnyGrant | undefined> {
-    const row = (await HOT.findGrant.execute(this.db, this.dialect, grantId)).rows[0];
+    const row = (await HOT.findGrant.execute(this.store, grantId)).rows[0];
     return row && toAnyGrant(row);
   }
 
@@ -57,7 +57,7 @@ export class KyselyGrantRepository extends KyselyRepository implements GrantRepo
   }
 
   private async findMachineGrant(clientId: string): Promise<Selectable<GrantsTable> | undefined> {
-    return (await HOT.findMachineGrant.execute(this.db, this.dialect, clientId)).rows[0];
+    return (await HOT.findMachineGrant.execute(this.store, clientId)).rows[0];
   }
 
   /** saveMachineGrant's writes, in its transaction. */

@@ -86,11 +86,11 @@ const HOT = {
 
 export class KyselyTokenRepository extends KyselyRepository implements TokenRepository {
   async insertAccessToken(token: AccessToken): Promise<void> {
-    await HOT.insertAccessToken.execute(this.db, this.dialect, fromAccessToken(token));
+    await HOT.insertAccessToken.execute(this.store, fromAccessToken(token));
   }
 
   async insertRefreshToken(token: RefreshToken): Promise<void> {
-    await HOT.insertRefreshToken.execute(this.db, this.dialect, fromRefreshToken(token));
+    await HOT.insertRefreshToken.execute(this.store, fromRefreshToken(token));
   }
 
   async saveIssue(issue: TokenIssue): Promise<IssueOutcome> {
@@ -104,21 +104,21 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
    * stays live to the last.
    */
   private async writeIssue({ spends, grant, accessToken, refreshToken, now }: TokenIssue): Promise<IssueOutcome> {
-    const live = async () => (await HOT.findLiveGrantId.execute(this.db, this.dialect, grant.id)).rows.length > 0;
+    const live = async () => (await HOT.findLiveGrantId.execute(this.store, grant.id)).rows.length > 0;
     // The first write checks the grant itself (in one statement where it succeeds); why it failed is asked after.
     if (spends !== undefined) {
       const spent =
         'codeHash' in spends
-          ? await HOT.consumeCode.execute(this.db, this.dialect, now, spends.codeHash, grant.id)
-          : await HOT.retireRefreshToken.execute(this.db, this.dialect, now, spends.refreshTokenHash, grant.id);
+          ? await HOT.consumeCode.execute(this.store, now, spends.codeHash, grant.id)
+          : await HOT.retireRefreshToken.execute(this.store, now, spends.refreshTokenHash, grant.id);
       if (spent.numAffectedRows !== 1n) return (await live()) ? 'spent' : 'grant_revoked';
       await this.insertAccessToken(accessToken);
     } else {
       const row = fromAccessToken(accessToken);
-      const inserted = await HOT.insertAccessTokenOfLiveGrant.execute(this.db, this.dialect, grant.id, ...ACCESS_TOKEN_COLUMNS.map((column) => row[column]));
+      const inserted = await HOT.insertAccessTokenOfLiveGrant.execute(this.store, grant.id, ...ACCESS_TOKEN_COLUMNS.map((column) => row[column]));
       if (inserted.numAffectedRows !== 1n) return 'grant_revoked';
     }
-    if (grantUseDue(grant, now)) await HOT.touchGrant.execute(this.db, this.dialect, now, grant.id, now - GRANT_USE_RESOLUTION_MS);
+    if (grantUseDue(grant, now)) await HOT.touchGrant.execute(this.store, now, grant.id, now - GRANT_USE_RESOLUTION_MS);
     if (refreshToken !== undefined) await this.insertRefreshToken(refreshToken);
     return 'saved';
   }
@@ -136,7 +136,7 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
   }
 
   async findAccessToken(tokenHash: string): Promise<AccessToken | undefined> {
-    const row = (await HOT.findAccessToken.execute(this.db, this.dialect, tokenHash)).rows[0];
+    const row = (await HOT.findAccessToken.execute(this.store, tokenHash)).rows[0];
     if (!row) return undefined;
     return {
       tokenHash: row.token_hash,
@@ -153,7 +153,7 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
   }
 
   async findRefreshToken(tokenHash: string): Promise<WithGrant<RefreshToken> | undefined> {
-    const row = (await HOT.findRefreshToken.execute(this.db, this.dialect, tokenHash)).rows[0];
+    const row = (await HOT.findRefreshToken.execute(this.store, tokenHash)).rows[0];
     return row && refreshTokenWithGrant(row);
   }
 

@@ -74,7 +74,7 @@ export class KyselyUserRepository extends KyselyRepository implements SubjectLoo
   }
 
   async findUser(userId: string): Promise<User | undefined> {
-    const row = (await HOT.findUser.execute(this.db, this.dialect, userId)).rows[0];
+    const row = (await HOT.findUser.execute(this.store, userId)).rows[0];
     return row && toUser(row);
   }
 
@@ -116,7 +116,7 @@ export class KyselyUserRepository extends KyselyRepository implements SubjectLoo
   }
 
   async findAccount(accountId: string): Promise<Account | undefined> {
-    const row = (await HOT.findAccount.execute(this.db, this.dialect, accountId)).rows[0];
+    const row = (await HOT.findAccount.execute(this.store, accountId)).rows[0];
     return row && toAccount(row);
   }
 
@@ -150,7 +150,7 @@ export class KyselyUserRepository extends KyselyRepository implements SubjectLoo
   }
 
   private async loadParties(ids: PartyIds): Promise<Parties> {
-    const row = (await HOT.findParties.execute(this.db, this.dialect, ids.clientId, ids.userId, ids.accountId)).rows[0];
+    const row = (await HOT.findParties.execute(this.store, ids.clientId, ids.userId, ids.accountId)).rows[0];
     if (!row) {
       return { client: undefined, user: ids.userId === null ? null : undefined, account: ids.accountId === null ? null : undefined };
     }
