@@ -310,28 +310,20 @@ export function openSqlite(options: SqliteOptions, log?: (event: LogEvent) => vo
 }
 
 function immediateQueries(handles: Handles, log: ((event: LogEvent) => void) | undefined): ImmediateQueries {
-  if (!log) {
-    return {
-      run(query, inTransaction) {
-        const statement = immediateStatement(handles, query.sql, inTransaction);
-        return statement && result(statement, query.parameters);
-      },
-    };
-  }
   return {
     run(query, inTransaction) {
       // As Kysely's logging wrapper reports them: the query's duration, or its error (preparing it included).
-      const startTime = performance.now();
+      const startTime = log ? performance.now() : 0;
       let outcome: QueryResult<unknown>;
       try {
         const statement = immediateStatement(handles, query.sql, inTransaction);
         if (!statement) return undefined;
         outcome = result(statement, query.parameters);
       } catch (error) {
-        log({ level: 'error', error, query, queryDurationMillis: performance.now() - startTime });
+        log?.({ level: 'error', error, query, queryDurationMillis: performance.now() - startTime });
         throw error;
       }
-      log({ level: 'query', isStream: false, query, queryDurationMillis: performance.now() - startTime });
+      log?.({ level: 'query', isStream: false, query, queryDurationMillis: performance.now() - startTime });
       return outcome;
     },
   };
