@@ -14,6 +14,11 @@
  * thousands of instructions per request on a bearer check counted over 3,000
  * requests. Compare counts with the collector's share left out, or count more.
  *
+ * To name the JIT-compiled functions in a kept profile (callgrind sees only
+ * their addresses), run with NODE_OPTIONS=--perf-basic-prof, which makes the
+ * server write /tmp/perf-PID.map, and pipe callgrind_annotate's output
+ * through bench/jit-symbols.mjs (ANALYSIS.md, thirteenth pass).
+ *
  * Usage: node --import tsx bench/instructions.ts [--targets latchkey-sqlite,fastify]
  *          [--scenarios bearer_jwt,healthz,get] [--warmup 25000] [--count 1000]
  *          [--concurrency 4] [--keep DIR]
@@ -24,7 +29,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -123,6 +128,7 @@ function totalInstructions(dir: string, pid: number): number {
 
 async function measure(targetName: string, scenario: string): Promise<{ perRequest: number; opened: number }> {
   const dir = flags.keep ?? mkdtempSync(join(tmpdir(), 'latchkey-callgrind-'));
+  mkdirSync(dir, { recursive: true });
   // Counting starts off (--instr-atstart=no) and is switched on around the counted requests only.
   const launcher = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/callgrind.out.%p`, `--log-file=${dir}/valgrind.%p.log`];
   const port = await freePort();
