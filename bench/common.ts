@@ -44,6 +44,8 @@ export interface LoadResult {
   latencyP50: number;
   latencyP99: number;
   statuses: Record<string, number>;
+  /** Single-use values sent again because the round used every one minted: their refusals are the harness's shortfall, not the server's. */
+  reused: number;
   /** CPU time the server process spent per request, µs (user + system; Linux), when known. */
   serverCpuMicros?: number;
 }

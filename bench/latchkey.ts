@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -154,7 +154,10 @@ export class LatchkeyTarget implements BenchServer {
       this.memoryReport ??= join(mkdtempSync(join(tmpdir(), 'latchkey-bench-memory-')), 'usage.json');
       env.LATCHKEY_BENCH_MEMORY_REPORT = this.memoryReport;
     }
-    const child = spawn(...nodeCommand(this.options.cpu, args, this.options.launcher), { stdio: ['ignore', 'ignore', 'inherit'], env });
+    // BENCH_SERVER_LOG=FILE keeps the server's log lines (appended; each round's refusals say why there).
+    const log = process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'a') : 'ignore';
+    const child = spawn(...nodeCommand(this.options.cpu, args, this.options.launcher), { stdio: ['ignore', log, 'inherit'], env });
+    if (typeof log === 'number') closeSync(log);
     this.pid = child.pid;
     this.url = `http://127.0.0.1:${this.options.port}`;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

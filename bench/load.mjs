@@ -33,6 +33,7 @@ function fillHeaders(headers, value) {
 const { values } = job;
 const varies = values.length > 0 && [job.body ?? '', ...Object.values(job.headers)].some((text) => text.includes('{{'));
 let requests;
+let next = 0;
 if (!varies) {
   requests = [{ method: job.method, path: job.path, headers: job.headers, body: job.body ?? undefined }];
 } else if (!job.singleUse) {
@@ -95,5 +96,6 @@ process.stdout.write(
     latencyP50: result.latency.p50,
     latencyP99: result.latency.p99,
     statuses,
+    reused: Math.max(0, next - values.length),
   })}\n`,
 );

@@ -154,7 +154,7 @@ async function compare(withPostgres: boolean): Promise<{ summaries: Summary[]; v
             unsupported.add(`${server.name}/${scenario}`);
             continue;
           }
-          log(`round ${round + 1} ${server.name} ${scenario}: ${number(result.requestsPerSecond)} req/s, ${result.failed} failed${result.failed ? ` ${JSON.stringify({ statuses: result.statuses, errors: result.errors, timeouts: result.timeouts })}` : ''}`);
+          log(`round ${round + 1} ${server.name} ${scenario}: ${number(result.requestsPerSecond)} req/s, ${result.failed} failed${result.failed ? ` ${JSON.stringify({ statuses: result.statuses, errors: result.errors, timeouts: result.timeouts, reused: result.reused })}` : ''}`);
           const key = `${server.name}/${scenario}`;
           const row = rows.get(key) ?? { server: server.name, scenario, rounds: [] };
           row.rounds.push(result);

@@ -45,8 +45,8 @@ new_access AS (INSERT INTO access_tokens (token_hash, grant_id, client_id, user_
   FROM spent, live_grant),
 new_refresh AS (INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at)
   SELECT $7, spent.grant_id, $3, spent.scopes, $2, $8 FROM spent WHERE $7::text IS NOT NULL)
-SELECT presented.*, EXISTS (SELECT FROM spent) AS saved FROM presented`;
-  registerPreparedText(text);
+SELECT to_json(answer) AS row FROM (SELECT presented.*, EXISTS (SELECT FROM spent) AS saved FROM presented) AS answer`;
+  registerPreparedText(text, { answersJson: true });
   return text;
 }
 
@@ -128,8 +128,8 @@ const ISSUE_ON_MACHINE_GRANT = `WITH machine_grant AS (SELECT * FROM grants
     AND $2::text[] <@ string_to_array(scopes, ' ') AND last_used_at > $3 AND last_used_at <= $4 FOR SHARE),
 new_access AS (INSERT INTO access_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at, signing_key_id)
   SELECT $5, id, $1, $6, $4, $7, $8 FROM machine_grant)
-SELECT * FROM machine_grant`;
-registerPreparedText(ISSUE_ON_MACHINE_GRANT);
+SELECT to_json(machine_grant) AS row FROM machine_grant`;
+registerPreparedText(ISSUE_ON_MACHINE_GRANT, { answersJson: true });
 
 /** The machine grant the token was saved on; undefined when nothing was written. */
 export function issueOnMachineGrantInOneStatement<Row>(db: Db, issue: MachineTokenIssue): Promise<Row | undefined> {
