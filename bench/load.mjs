@@ -40,7 +40,6 @@ if (!varies) {
   // Reusable credentials: prebuilt requests, cycled by each connection.
   requests = values.map((value) => ({ method: job.method, path: job.path, headers: fillHeaders(job.headers, value), body: fill(job.body, value) }));
 } else {
-  let next = 0;
   // A chain (job.chain names the response field): each answer's new credential (a rotated
   // refresh token) is sent next, so a few minted values serve the whole run, as clients do.
   const fresh = [];

@@ -17,14 +17,14 @@ import { CompiledQuery, type Driver, Kysely, type LogEvent, sql } from 'kysely';
 import { rowObjects } from '../../src/store/kysely/row-objects.js';
 import type { Database } from '../../src/store/kysely/schema.js';
 import { KyselyStore } from '../../src/store/kysely/store.js';
-import { openSqlite, sqliteDialect } from '../../src/store/kysely/sqlite-driver.js';
+import { openSqlite } from '../../src/store/kysely/sqlite-driver.js';
 import { migrateToLatest, openStore } from '../../src/store/open.js';
 
 /** Runs `body` with the driver over a new database file, then closes and deletes it. */
 async function withDriver(body: (driver: Driver, file: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-driver-'));
   const file = join(dir, 'db.sqlite');
-  const driver = sqliteDialect({ file, synchronous: 'full' }).createDriver();
+  const driver = openSqlite({ file, synchronous: 'full' }).dialect.createDriver();
   try {
     await driver.init();
     await body(driver, file);

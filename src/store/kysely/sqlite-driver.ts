@@ -253,14 +253,10 @@ export interface SqliteOptions {
   synchronous: 'full' | 'normal';
 }
 
-/** Opens the writer (and, for a file, the reader) and returns the Kysely dialect over them. */
-export function sqliteDialect(options: SqliteOptions): SqliteDialect {
-  return openSqlite(options).dialect;
-}
-
 /**
- * The dialect, and the same connections' immediate queries, logged to `log`
- * (Kysely's log function, given to the Kysely instance over this dialect too).
+ * Opens the writer (and, for a file, the reader) and returns the Kysely
+ * dialect over them, and the same connections' immediate queries, logged to
+ * `log` (Kysely's log function, given to the Kysely instance over this dialect too).
  */
 export function openSqlite(options: SqliteOptions, log?: (event: LogEvent) => void): { dialect: SqliteDialect; immediate: ImmediateQueries } {
   const database: Database = new BetterSqlite3(options.file);
