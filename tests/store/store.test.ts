@@ -447,6 +447,99 @@ for (const dialect of await dialects()) {
           assert.equal(successor !== undefined, results[i]?.saved, `successor ${i}`);
         }
       });
+      /** Runs `requests` at once on a store of its own, counting its statements; each result is answered or the error it met. */
+      async function atOnce<Input, Output>(requests: Input[], send: (counted: KyselyStore, input: Input) => Promise<Output> | undefined) {
+        let statements = 0;
+        const counted = await database.open({ onQuery: () => void statements++ });
+        statements = 0;
+        const outcomes = await Promise.allSettled(requests.map((input) => send(counted, input)));
+        return { statements, outcomes: outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error))) };
+      }
+
+      test('exchanges at once share one statement, each answered and written as if alone', async () => {
+        // The lead is sent alone; the others come while it runs (its grant is none of theirs).
+        const lead = await connection();
+        const first = await connection();
+        const second = await connection();
+        const revoked = await connection();
+        await store.revokeGrant(revoked.grant.id, Date.now(), 'test');
+        const now = Date.now();
+        const at = now + 1000;
+        const cases: Array<[string, Promise<string>, string, boolean | undefined]> = [
+          ['the lead', storedCode(lead.grant, `batch-lead-${now}`, now), lead.client.id, true],
+          ['a code', storedCode(first.grant, `batch-a-${now}`, now), first.client.id, true],
+          ['another code of the same grant', storedCode(first.grant, `batch-b-${now}`, now), first.client.id, true],
+          ["another grant's code", storedCode(second.grant, `batch-c-${now}`, now), second.client.id, true],
+          ['a code presented by another client', storedCode(second.grant, `batch-d-${now}`, now), first.client.id, false],
+          ['a used code', storedCode(first.grant, `batch-e-${now}`, now, { consumedAt: now }), first.client.id, false],
+          ["a revoked grant's code", storedCode(revoked.grant, `batch-f-${now}`, now), revoked.client.id, false],
+          ['an unknown code', Promise.resolve(hashCredential(`batch-none-${now}`)), first.client.id, undefined],
+        ];
+        const asFound = await Promise.all(cases.map(async ([, stored]) => store.findCode(await stored)));
+        const exchanges = await Promise.all(cases.map(async ([label, stored, clientId]) => exchangeOf(await stored, clientId, `batch-${label}-${now}`, at)));
+        const { statements, outcomes } = await atOnce(exchanges, (counted, exchange) => counted.exchangeCode?.(exchange));
+        assert.equal(statements, 2, 'the lead alone, the seven that came while it ran in one statement');
+        for (const [index, [label, , , saved]] of cases.entries()) {
+          const found = asFound[index];
+          assert.deepEqual(outcomes[index], found && { ...found, saved }, label);
+          const exchange = exchanges[index] as CodeExchange;
+          assert.equal((await store.findAccessToken(exchange.accessToken.tokenHash)) !== undefined, saved === true, `${label}: its access token`);
+          assert.equal((await store.findRefreshToken(exchange.refreshToken?.tokenHash as string)) !== undefined, saved === true, `${label}: its refresh token`);
+          if (found) assert.equal((await store.findCode(found.record.codeHash))?.record.consumedAt, saved ? at : found.record.consumedAt, `${label}: the code`);
+        }
+        assert.equal((await store.findGrant(first.grant.id))?.lastUsedAt, at);
+        assert.equal((await store.findGrant(second.grant.id))?.lastUsedAt, at);
+      });
+
+      test('refreshes at once share one statement, each answered and written as if alone', async () => {
+        const lead = await connection();
+        const first = await connection();
+        const second = await connection();
+        const now = Date.now();
+        const at = now + 1000;
+        const cases: Array<[string, Promise<string>, string, string[], boolean | undefined]> = [
+          ['the lead', storedRefreshToken(lead.grant, `batch-lead-${now}`, now), lead.client.id, [], true],
+          ['a current token', storedRefreshToken(first.grant, `batch-a-${now}`, now), first.client.id, [], true],
+          ['another current token of the same grant, narrowed', storedRefreshToken(first.grant, `batch-b-${now}`, now), first.client.id, ['read'], true],
+          ["another grant's token", storedRefreshToken(second.grant, `batch-c-${now}`, now), second.client.id, ['profile', 'read'], true],
+          ['a token asked for a scope it does not cover', storedRefreshToken(second.grant, `batch-d-${now}`, now), second.client.id, ['write'], false],
+          ['a rotated token', storedRefreshToken(first.grant, `batch-e-${now}`, now, { rotatedAt: now }), first.client.id, [], false],
+          ['an unknown token', Promise.resolve(hashCredential(`batch-none-${now}`)), first.client.id, [], undefined],
+        ];
+        const asFound = await Promise.all(cases.map(async ([, stored]) => store.findRefreshToken(await stored)));
+        const rotations = await Promise.all(cases.map(async ([label, stored, clientId, requested]) => rotationOf(await stored, clientId, `batch-${label}-${now}`, at, requested)));
+        const { statements, outcomes } = await atOnce(rotations, (counted, rotation) => counted.rotateRefreshToken?.(rotation));
+        assert.equal(statements, 2);
+        for (const [index, [label, , , requested, saved]] of cases.entries()) {
+          const found = asFound[index];
+          assert.deepEqual(outcomes[index], found && { ...found, saved }, label);
+          const rotation = rotations[index] as RefreshRotation;
+          const access = await store.findAccessToken(rotation.accessToken.tokenHash);
+          assert.equal(access !== undefined, saved === true, `${label}: its access token`);
+          if (access) assert.deepEqual(access.scopes, requested.length > 0 ? requested : found?.record.scopes, `${label}: the access token's scope`);
+          const successor = await store.findRefreshToken(rotation.refreshToken?.tokenHash as string);
+          assert.equal(successor !== undefined, saved === true, `${label}: its successor`);
+          if (successor) assert.deepEqual(successor.record.scopes, found?.record.scopes, `${label}: the successor keeps the scope`);
+        }
+      });
+
+      test('a batch PostgreSQL refuses writes nothing, and each of its requests is then answered alone', async () => {
+        const { client, grant } = await connection();
+        const now = Date.now();
+        const at = now + 1000;
+        const codes = await Promise.all(['lead', 'one', 'two'].map((label) => storedCode(grant, `refused-batch-${label}-${now}`, now)));
+        const [lead, one, two] = codes.map((code, index) => exchangeOf(code, client.id, `refused-batch-${index}-${now}`, at)) as [CodeExchange, CodeExchange, CodeExchange];
+        // The two that share a statement would issue the same access token: together, a unique violation.
+        const clash = { ...two, accessToken: one.accessToken };
+        const { statements, outcomes } = await atOnce([lead, one, clash], (counted, exchange) => counted.exchangeCode?.(exchange));
+        assert.equal(statements, 4, 'the lead alone, the refused pair, then each of the pair alone');
+        assert.equal((outcomes[0] as { saved: boolean }).saved, true);
+        assert.equal((outcomes[1] as { saved: boolean }).saved, true, 'the first of the pair, alone, is saved');
+        assert.equal((outcomes[2] as { code?: string }).code, '23505', "the second meets its own error");
+        assert.equal((await store.findCode(codes[2] as string))?.record.consumedAt, null, 'its code not spent');
+        assert.equal(await store.findRefreshToken(clash.refreshToken?.tokenHash as string), undefined, 'its refresh token not written');
+      });
+
       /** A client-credentials token of `clientId` asked of the one step. */
       function machineIssueOf(clientId: string, label: string, now: number, scopes: string[] = ['read']): MachineTokenIssue {
         return { clientId, scopes, now, accessToken: { tokenHash: hashCredential(`at-${label}`), expiresAt: now + HOUR, signingKeyId: `kid-${label}` } };

@@ -2,7 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { AuthorizationCode } from '../../../core/model.js';
 import type { CodeExchange, CodeRepository, OneStepResult, WithGrant } from '../../../core/ports.js';
-import { exchangeCodeInOneStatement } from '../one-step.js';
+import { exchangeCodesInOneStatement } from '../one-step.js';
 import { prepared } from '../prepared.js';
 import { codeWithGrant, GRANT_AS_G, type WithGrantColumns } from '../rows.js';
 import type { AuthorizationCodesTable } from '../schema.js';
@@ -38,9 +38,9 @@ export class KyselyCodeRepository extends KyselyRepository implements CodeReposi
     return row && codeWithGrant(row);
   }
 
-  /** CodeRepository.exchangeCode in one statement (PostgreSQL: one-step.ts). */
-  async exchangeInOneStatement(exchange: CodeExchange): Promise<OneStepResult<AuthorizationCode> | undefined> {
-    const row = await exchangeCodeInOneStatement<WithGrantColumns<Selectable<AuthorizationCodesTable>>>(this.db, exchange);
-    return row && { saved: row.saved, ...codeWithGrant(row) };
+  /** CodeRepository.exchangeCode of a batch of requests, in one statement (PostgreSQL: one-step.ts). */
+  async exchangeInOneStatement(exchanges: CodeExchange[]): Promise<(OneStepResult<AuthorizationCode> | undefined)[]> {
+    const rows = await exchangeCodesInOneStatement<WithGrantColumns<Selectable<AuthorizationCodesTable>>>(this.db, exchanges);
+    return rows.map((row) => row && { saved: row.saved, ...codeWithGrant(row) });
   }
 }

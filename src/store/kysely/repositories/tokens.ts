@@ -11,7 +11,7 @@ import type {
   WithGrant,
 } from '../../../core/ports.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue } from '../grant-use.js';
-import { issueOnMachineGrantInOneStatement, rotateRefreshTokenInOneStatement } from '../one-step.js';
+import { issueOnMachineGrantInOneStatement, rotateRefreshTokensInOneStatement } from '../one-step.js';
 import { prepared, preparedInsert } from '../prepared.js';
 import {
   ACCESS_TOKEN_COLUMNS,
@@ -123,10 +123,10 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
     return 'saved';
   }
 
-  /** TokenRepository.rotateRefreshToken in one statement (PostgreSQL: one-step.ts). */
-  async rotateInOneStatement(rotation: RefreshRotation): Promise<OneStepResult<RefreshToken> | undefined> {
-    const row = await rotateRefreshTokenInOneStatement<WithGrantColumns<Selectable<RefreshTokensTable>>>(this.db, rotation);
-    return row && { saved: row.saved, ...refreshTokenWithGrant(row) };
+  /** TokenRepository.rotateRefreshToken of a batch of requests, in one statement (PostgreSQL: one-step.ts). */
+  async rotateInOneStatement(rotations: RefreshRotation[]): Promise<(OneStepResult<RefreshToken> | undefined)[]> {
+    const rows = await rotateRefreshTokensInOneStatement<WithGrantColumns<Selectable<RefreshTokensTable>>>(this.db, rotations);
+    return rows.map((row) => row && { saved: row.saved, ...refreshTokenWithGrant(row) });
   }
 
   /** TokenRepository.issueOnMachineGrant in one statement (PostgreSQL: one-step.ts). */
