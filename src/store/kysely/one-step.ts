@@ -127,7 +127,7 @@ function toInput(
 }
 
 // RFC 6749 §6: the new refresh token's scope is the presented one's; the access
-// token's is the one requested (\`requested\`, space-separated, a subset), or
+// token's is the one requested (`requested`, space-separated, a subset), or
 // else the same.
 const ROTATE_REFRESH_TOKEN = oneStep(
   'requested text',
@@ -142,7 +142,7 @@ const ROTATE_REFRESH_TOKEN = oneStep(
 
 // RFC 6749 §4.1.3 and RFC 7636 §4.6: issued to this client on this channel, the
 // same redirect URI if it had one, and no challenge with no verifier or an S256
-// challenge the verifier's hash (\`s256_challenge\`) equals. A plain challenge is
+// challenge the verifier's hash (`s256_challenge`) equals. A plain challenge is
 // left to the endpoint's own comparison, in constant time.
 const EXCHANGE_CODE = oneStep(
   'channel text, redirect_uri text, s256_challenge text',
