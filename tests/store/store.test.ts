@@ -523,6 +523,20 @@ for (const dialect of await dialects()) {
         }
       });
 
+      test('a request value that is not well-formed Unicode is refused by the conditions, not by the statement', async () => {
+        // A JSON request body can carry a lone surrogate ("\ud800"). The batch's json would be refused
+        // whole by PostgreSQL; like a plain text parameter, it is sent as U+FFFD and matches nothing.
+        const { client, grant } = await connection();
+        const now = Date.now();
+        const code = await storedCode(grant, `surrogate-${now}`, now);
+        const exchanged = await store.exchangeCode?.(exchangeOf(code, client.id, `surrogate-code-${now}`, now + 1000, { redirectUri: 'https://partner.example/cb\ud800' }));
+        assert.equal(exchanged?.saved, false);
+        const token = await storedRefreshToken(grant, `surrogate-${now}`, now);
+        const rotated = await store.rotateRefreshToken?.(rotationOf(token, client.id, `surrogate-rt-${now}`, now + 1000, ['read\ud800']));
+        assert.equal(rotated?.saved, false);
+        assert.equal((await store.findCode(code))?.record.consumedAt, null);
+      });
+
       test('a batch PostgreSQL refuses writes nothing, and each of its requests is then answered alone', async () => {
         const { client, grant } = await connection();
         const now = Date.now();

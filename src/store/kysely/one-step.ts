@@ -102,7 +102,13 @@ interface StatementInput {
 
 type OneStepRequest = NewTokenHashes & { presentedHash: string; clientId: string; now: number };
 
-/** One object literal for every request, so that each has the same shape. */
+/**
+ * One object literal for every request, so that each has the same shape. The
+ * request's own strings (a redirect URI, a scope) are made well-formed: a JSON
+ * body can carry a lone surrogate, which JSON.stringify writes as an escape
+ * PostgreSQL's json refuses, failing the whole batch. As a text parameter it
+ * was sent as UTF-8, that is as U+FFFD, and matched nothing; so it is here.
+ */
 function toInput(
   n: number,
   { presentedHash, clientId, now, accessToken, refreshToken }: OneStepRequest,
@@ -119,9 +125,9 @@ function toInput(
     access_expires: accessToken.expiresAt,
     refresh_hash: refreshToken?.tokenHash ?? null,
     refresh_expires: refreshToken?.expiresAt ?? null,
-    requested,
+    requested: requested?.toWellFormed() ?? null,
     channel: code?.channel ?? null,
-    redirect_uri: code?.redirectUri ?? null,
+    redirect_uri: code?.redirectUri?.toWellFormed() ?? null,
     s256_challenge: code?.s256Challenge ?? null,
   };
 }
