@@ -60,10 +60,11 @@ export interface StoreHooks {
 /**
  * How PostgreSQL's one-step statements are batched (statement-batch.ts): up to
  * MAX_BATCH requests a statement, and one statement of each kind running per
- * instance, as SQLite's group commit runs one transaction. Alternated
- * benchmark runs served 10-30% more exchanges and refreshes than with two
- * running (bench/ANALYSIS.md, fifteenth pass). What a statement waits for is
- * a grant's row lock, which other writers hold for one short statement.
+ * instance, as SQLite's group commit runs one transaction. In alternated
+ * benchmark runs, one running served 3,608-4,436 code exchanges a second
+ * against 3,019-3,187 with two (refreshes: no clear difference; four: no
+ * better; bench/ANALYSIS.md, fifteenth pass). What a statement waits for is a
+ * grant's row lock, which other writers hold for one short statement.
  */
 const ONE_STEP_BATCHES = {
   maxRunning: 1,
