@@ -167,7 +167,7 @@ const EXCHANGE_CODE = oneStep(
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** What the statement adds to each request's row: its place in the batch, and whether its response was saved. */
-export interface Answered {
+interface Answered {
   n: number;
   saved: boolean;
 }
