@@ -103,6 +103,27 @@ export function comparisonVerdicts(summaries: Summary[]): Verdict[] {
   return verdicts;
 }
 
+/**
+ * How much `after`'s rate changed from `before`'s, for two rows measured in the
+ * same rounds, one right after the other: each round's own change, and their
+ * median. The machine's speed drifts between rounds by more than the growth
+ * verdict's 20% (the fifteenth pass of ANALYSIS.md saw 3,893 to 7,181 a second
+ * for one server and size within one run), and a pair measured back to back
+ * shares its moment's speed; medians taken per row each pick a different round.
+ */
+export function roundByRoundChange(before: Row, after: Row): { change: number; rounds: number[] } {
+  if (before.rounds.length !== after.rounds.length) throw new TypeError('roundByRoundChange takes two rows measured in the same rounds');
+  const rounds = before.rounds.map((round, index) => (after.rounds[index] as LoadResult).requestsPerSecond / round.requestsPerSecond - 1);
+  return { change: median(rounds), rounds };
+}
+
+/** Issue 7's growth target: at the larger size, throughput falls by no more than 20%. */
+export function growthVerdict(target: string, before: Row, after: Row): Verdict {
+  const { change, rounds } = roundByRoundChange(before, after);
+  const percent = (value: number) => `${value >= 0 ? '+' : ''}${number(value * 100, 1)}%`;
+  return { target, measured: `${percent(change)} (round by round: ${rounds.map(percent).join(', ')})`, met: change >= -0.2 };
+}
+
 export function verdictTable(verdicts: Verdict[]): string {
   return ['| target | measured | met |', '| --- | --- | --- |', ...verdicts.map((v) => `| ${v.target} | ${v.measured} | ${v.met ? 'yes' : '**no**'} |`)].join(
     '\n',

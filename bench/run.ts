@@ -20,7 +20,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { type BenchServer, CPUS, cpuMicros, freePort, type LoadResult, median, PeerServer, type RequestTemplate, residentBytes, runLoad } from './common.js';
 import { LatchkeyTarget } from './latchkey.js';
-import { comparisonTable, comparisonVerdicts, mebibytes, number, type Row, type Summary, summarise, type Verdict, verdictTable } from './report.js';
+import { comparisonTable, comparisonVerdicts, growthVerdict, mebibytes, number, type Row, type Summary, summarise, type Verdict, verdictTable } from './report.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -298,17 +298,14 @@ async function scale(dialect: 'sqlite' | 'postgres'): Promise<ScaleResult> {
   } finally {
     for (const { target } of runs) await target.destroy();
   }
-  const [small, large] = [result.sizes[0], result.sizes[result.sizes.length - 1]];
-  if (small && large && small !== large) {
+  // The smallest size against the largest (runs and result.sizes are in the same order).
+  const last = runs.length - 1;
+  if (last > 0) {
+    const grants = (index: number) => number((result.sizes[index] as ScaleResult['sizes'][number]).grants);
     for (const scenario of SCALE_SCENARIOS) {
-      const before = small.summaries.find((s) => s.scenario === scenario)?.rps ?? Number.NaN;
-      const after = large.summaries.find((s) => s.scenario === scenario)?.rps ?? Number.NaN;
-      const change = after / before - 1;
-      result.verdicts.push({
-        target: `${dialect} ${scenario}: ${number(large.grants)} live grants within 20% of ${number(small.grants)}`,
-        measured: `${change >= 0 ? '+' : ''}${number(change * 100, 1)}%`,
-        met: change >= -0.2,
-      });
+      const before = runs[0]?.rows.get(scenario);
+      const after = runs[last]?.rows.get(scenario);
+      if (before && after) result.verdicts.push(growthVerdict(`${dialect} ${scenario}: ${grants(last)} live grants within 20% of ${grants(0)}`, before, after));
     }
   }
   return result;
@@ -408,7 +405,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    out.push('', 'Each size runs on its own server and database; the sizes take turns round by round.', '');
+    out.push('', 'Each size runs on its own server and database; the sizes take turns round by round, and the verdicts read each round\'s change (the two sizes measured one right after the other) and take the median.', '');
   }
   if (sections.has('signin')) {
     const summary = await signin();

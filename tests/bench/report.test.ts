@@ -1,0 +1,60 @@
+/**
+ * The growth verdict (bench/report.ts): the two sizes are measured in turn,
+ * round by round, and the verdict reads each round's own change, so that the
+ * machine's drift between rounds falls on both sides of a pair.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { LoadResult } from '../../bench/common.js';
+import { growthVerdict, type Row, roundByRoundChange, summarise } from '../../bench/report.js';
+
+function row(...rates: number[]): Row {
+  const round = (requestsPerSecond: number): LoadResult => ({
+    requestsPerSecond,
+    total: requestsPerSecond * 10,
+    ok: requestsPerSecond * 10,
+    failed: 0,
+    errors: 0,
+    timeouts: 0,
+    latencyP50: 1,
+    latencyP99: 4,
+    statuses: { '2xx': requestsPerSecond * 10 },
+    reused: 0,
+  });
+  return { server: 'latchkey-postgres', scenario: 'bearer_opaque', rounds: rates.map(round) };
+}
+
+describe('growth verdict', () => {
+  test('reads each round against its own pair, not the medians of each size', () => {
+    // The full run of the fifteenth pass: the machine slowed in round 3, for both sizes.
+    const small = row(4513, 4842, 3538);
+    const large = row(3864, 3401, 3478);
+    const ratioOfMedians = summarise(large).rps / summarise(small).rps - 1;
+    assert.ok(ratioOfMedians < -0.2, 'the medians of each size read a fall of more than 20%');
+    const { change, rounds } = roundByRoundChange(small, large);
+    assert.deepEqual(
+      rounds.map((value) => Number(value.toFixed(4))),
+      [-0.1438, -0.2976, -0.017],
+    );
+    assert.equal(change, rounds[0]);
+    const verdict = growthVerdict('postgres bearer_opaque', small, large);
+    assert.equal(verdict.met, true);
+    assert.equal(verdict.measured, '-14.4% (round by round: -14.4%, -29.8%, -1.7%)');
+  });
+
+  test('a fall of more than 20% in most rounds is not met', () => {
+    const verdict = growthVerdict('sqlite refresh_chain', row(5000, 5200, 4800), row(3900, 4300, 3800));
+    assert.equal(verdict.met, false);
+    assert.match(verdict.measured, /^-20\.8% /);
+  });
+
+  test('growth reads with its sign, and exactly 20% is met', () => {
+    assert.equal(growthVerdict('x', row(1000), row(1100)).measured, '+10.0% (round by round: +10.0%)');
+    assert.equal(growthVerdict('x', row(1000), row(800)).met, true);
+    assert.equal(growthVerdict('x', row(1000), row(799)).met, false);
+  });
+
+  test('rows of different rounds are a programmer mistake', () => {
+    assert.throws(() => roundByRoundChange(row(1, 2), row(1)), TypeError);
+  });
+});
