@@ -1,5 +1,6 @@
 /** The Store contract, one suite looped over every dialect (Kysely style). */
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import type { AuthorizationCode, RefreshToken } from '../../src/core/model.js';
 import { s256 } from '../../src/core/pkce.js';
@@ -552,6 +553,42 @@ for (const dialect of await dialects()) {
         assert.equal((outcomes[2] as { code?: string }).code, '23505', "the second meets its own error");
         assert.equal((await store.findCode(codes[2] as string))?.record.consumedAt, null, 'its code not spent');
         assert.equal(await store.findRefreshToken(clash.refreshToken?.tokenHash as string), undefined, 'its refresh token not written');
+      });
+
+      test('an exchange waiting on a locked grant does not hold back the exchanges behind it', async () => {
+        // A transaction holds one grant's row; the exchange of its code waits for it. Another grant's
+        // code, sent while that statement waits, is answered past the wait's limit (100 ms), not after the lock.
+        const locked = await connection();
+        const free = await connection();
+        const now = Date.now();
+        const [lockedCode, freeCode] = await Promise.all([storedCode(locked.grant, `stalled-${now}`, now), storedCode(free.grant, `behind-${now}`, now)]);
+        const exchanges = await database.open();
+        let unlock = () => {};
+        const unlocked = new Promise<void>((resolve) => void (unlock = resolve));
+        let holding = () => {};
+        const held = new Promise<void>((resolve) => void (holding = resolve));
+        const holder = store.db.transaction().execute(async (trx) => {
+          await trx.selectFrom('grants').select('id').where('id', '=', locked.grant.id).forUpdate().execute();
+          holding();
+          await unlocked;
+        });
+        try {
+          await held;
+          const waiting = exchanges.exchangeCode?.(exchangeOf(lockedCode, locked.client.id, `stalled-code-${now}`, now + 1000));
+          // The statement has reached the lock when one of this database's backends waits for a lock.
+          const lockWaits = sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
+          while (Number((await lockWaits.execute(store.db)).rows[0]?.n) === 0) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          const behind = exchanges.exchangeCode?.(exchangeOf(freeCode, free.client.id, `behind-code-${now}`, now + 1000));
+          const first = await Promise.race([behind, new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting'))]);
+          assert.equal((first as { saved?: boolean }).saved, true, 'answered while the other grant is locked');
+          unlock();
+          assert.equal((await waiting)?.saved, true, 'the waiting exchange goes on once the lock is released');
+        } finally {
+          unlock();
+          await holder;
+        }
       });
 
       /** A client-credentials token of `clientId` asked of the one step. */

@@ -4,7 +4,7 @@
  * request, any other error is every request's.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import { type BatchStatement, StatementBatch } from '../../src/store/kysely/statement-batch.js';
 
 interface Request {
@@ -24,9 +24,9 @@ function heldStatement(answer: (input: Request) => number | undefined | Error = 
     if (failure) throw failure;
     return answers as (number | undefined)[];
   };
-  /** Lets the oldest held call answer, then lets its promises settle. */
-  const release = async () => {
-    releases.shift()?.();
+  /** Lets the oldest held call (or the `index`th still held) answer, then lets its promises settle. */
+  const release = async (index = 0) => {
+    releases.splice(index, 1)[0]?.();
     await new Promise((resolve) => setImmediate(resolve));
   };
   return { statement, calls, release };
@@ -34,10 +34,11 @@ function heldStatement(answer: (input: Request) => number | undefined | Error = 
 
 const ROLLED_BACK = Object.assign(new Error('deadlock detected'), { code: '40P01' });
 
-function batchOf(statement: BatchStatement<Request, number>, options: { maxRunning?: number; maxSize?: number } = {}) {
+function batchOf(statement: BatchStatement<Request, number>, options: { maxRunning?: number; maxSize?: number; stalledAfterMs?: number } = {}) {
   return new StatementBatch(statement, {
     maxRunning: options.maxRunning ?? 1,
     maxSize: options.maxSize ?? 4,
+    stalledAfterMs: options.stalledAfterMs,
     rolledBack: (error) => error === ROLLED_BACK,
   });
 }
@@ -123,7 +124,49 @@ describe('StatementBatch', () => {
     assert.equal(await batch.run(request('e5')), 0);
   });
 
+  test('a statement running past stalledAfterMs no longer holds back the requests behind it', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { statement, calls, release } = heldStatement();
+    const batch = batchOf(statement, { stalledAfterMs: 100 });
+    const stalled = batch.run(request('a1'));
+    const behind = [batch.run(request('b2')), batch.run(request('c3'))];
+    t.mock.timers.tick(99);
+    assert.equal(calls.length, 1, 'before the limit, the others wait');
+    t.mock.timers.tick(1);
+    assert.deepEqual(calls[1], [request('b2'), request('c3')], 'at the limit, they go out without it');
+    const later = batch.run(request('d4'));
+    assert.equal(calls.length, 2, 'the new statement counts as running: the next waits for it');
+    await release(1);
+    assert.deepEqual(await Promise.all(behind), [20, 30], 'answered while the stalled one still runs');
+    await release(1);
+    assert.equal(await later, 40);
+    await release();
+    assert.equal(await stalled, 10);
+    assert.deepEqual(
+      calls.map((inputs) => inputs.map((input) => input.key).join()),
+      ['a1', 'b2,c3', 'd4'],
+    );
+  });
+
+  test('without stalledAfterMs a running statement holds the others back until it answers', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { statement, calls, release } = heldStatement();
+      const batch = batchOf(statement);
+      const answers = [batch.run(request('a1')), batch.run(request('b2'))];
+      mock.timers.tick(60_000);
+      assert.equal(calls.length, 1);
+      await release();
+      await release();
+      assert.deepEqual(await Promise.all(answers), [10, 20]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   test('limits that are not positive integers are a programming error', () => {
+    assert.throws(() => batchOf(async () => [], { stalledAfterMs: 0 }), TypeError);
+    assert.throws(() => batchOf(async () => [], { stalledAfterMs: Number.NaN }), TypeError);
     for (const options of [{ maxRunning: 0 }, { maxSize: 0 }, { maxSize: 1.5 }]) {
       assert.throws(() => batchOf(async () => [], options), TypeError);
     }

@@ -12,6 +12,12 @@
  * and the next statement to start takes all that are waiting (up to
  * `maxSize`), oldest first.
  *
+ * A statement still running after `stalledAfterMs` (waiting on a row lock,
+ * say) stops counting as running: the requests behind it go out without it,
+ * so that one slow statement delays only its own requests for longer than
+ * that. At worst, every statement stalled, this is sending each as it comes,
+ * as unbatched requests were, within the connection pool's size.
+ *
  * A statement the database refused and rolled back (`rolledBack`: for
  * PostgreSQL, an error it reported, such as a deadlock between two batches or
  * a constraint) wrote nothing, so each of its requests is then run alone and
@@ -28,6 +34,8 @@ export interface StatementBatchOptions {
   maxRunning: number;
   /** Inputs per statement. */
   maxSize: number;
+  /** After this long a running statement no longer holds back the requests waiting behind it. */
+  stalledAfterMs?: number;
   /** Whether a statement's error says it wrote nothing, so that its inputs may be run again, each alone. */
   rolledBack(error: unknown): boolean;
 }
@@ -49,6 +57,8 @@ export class StatementBatch<Input, Answer> {
     for (const name of ['maxRunning', 'maxSize'] as const) {
       if (!Number.isInteger(options[name]) || options[name] < 1) throw new TypeError(`${name} must be a positive integer`);
     }
+    const { stalledAfterMs } = options;
+    if (stalledAfterMs !== undefined && !(stalledAfterMs > 0 && Number.isFinite(stalledAfterMs))) throw new TypeError('stalledAfterMs must be a positive number');
   }
 
   /** The input's answer, from a statement it may share with other requests. */
@@ -75,11 +85,19 @@ export class StatementBatch<Input, Answer> {
 
   private async send(batch: Waiting<Input, Answer>[]): Promise<void> {
     this.running++;
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      this.running--;
+      this.startWaiting();
+    };
+    const stalled = this.options.stalledAfterMs === undefined ? undefined : setTimeout(uncount, this.options.stalledAfterMs).unref();
     try {
       await this.answer(batch);
     } finally {
-      this.running--;
-      this.startWaiting();
+      clearTimeout(stalled);
+      uncount();
     }
   }
 

@@ -64,11 +64,15 @@ export interface StoreHooks {
  * benchmark runs, one running served 3,608-4,436 code exchanges a second
  * against 3,019-3,187 with two (refreshes: no clear difference; four: no
  * better; bench/ANALYSIS.md, fifteenth pass). What a statement waits for is a
- * grant's row lock, which other writers hold for one short statement.
+ * grant's row lock, which other writers hold for one short statement; one that
+ * waits longer than 100 ms (a grant held by a long transaction, a deadlock
+ * until PostgreSQL's deadlock_timeout) no longer holds back the instance's
+ * other exchanges. Under load a statement takes a few milliseconds.
  */
 const ONE_STEP_BATCHES = {
   maxRunning: 1,
   maxSize: MAX_BATCH,
+  stalledAfterMs: 100,
   rolledBack: (error: unknown) => error instanceof pg.DatabaseError,
 };
 
