@@ -165,7 +165,7 @@ for (const dialect of await dialects()) {
       });
       assert.equal(again.username, 'ada@example.com');
       assert.deepEqual(
-        statements.map((query) => /from "(\w+)"/.exec(query.sql)?.[1]),
+        statements.map((query) => /(?:from|join) "(\w+)"/.exec(query.sql)?.[1]),
         dialect.name === 'postgres' ? ['access_tokens'] : ['clients', 'access_tokens'],
       );
     });

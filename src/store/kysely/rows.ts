@@ -182,6 +182,22 @@ export function codeWithGrant(row: WithGrantColumns<Selectable<AuthorizationCode
   return { record, grant: joinedGrant(row) };
 }
 
+/** An access token's row with its grant's revocation (`g_revoked_at`), as the core sees it. */
+export function accessTokenWithGrant(row: Selectable<AccessTokensTable> & { g_revoked_at: number | null }): AccessToken {
+  return {
+    tokenHash: row.token_hash,
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    userId: row.user_id,
+    accountId: row.account_id,
+    scopes: spaced(row.scopes),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: revokedWithGrant(row.revoked_at, row.g_revoked_at),
+    signingKeyId: row.signing_key_id,
+  };
+}
+
 /** A refresh token's row joined with its grant's (GRANT_AS_G), as the core sees them. */
 export function refreshTokenWithGrant(row: WithGrantColumns<Selectable<RefreshTokensTable>>): WithGrant<RefreshToken> {
   const record: RefreshToken = {

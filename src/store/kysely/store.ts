@@ -76,12 +76,28 @@ const ONE_STEP_BATCHES = {
   rolledBack: (error: unknown) => error instanceof pg.DatabaseError,
 };
 
+/**
+ * How PostgreSQL's lookups by hash are batched (lookups.ts): as the one-step
+ * statements are, one running at a time. A lookup takes no lock, and alone it
+ * is answered in well under a millisecond.
+ */
+const LOOKUP_BATCHES = ONE_STEP_BATCHES;
+
+/** PostgreSQL's lookups by hash, shared by the requests that arrive together (lookups.ts). */
+interface HashLookups {
+  accessTokens: StatementBatch<string, AccessToken>;
+  refreshTokens: StatementBatch<string, WithGrant<RefreshToken>>;
+  codes: StatementBatch<string, WithGrant<AuthorizationCode>>;
+}
+
 /** `NOTIFY` for pg-changes.ts, compiled once. */
 const NOTIFY_CHANGE = sql`select pg_notify(${CHANGES_CHANNEL}, '')`;
 
 export class KyselyStore implements Store {
   /** SQLite's transactions, batched into shared commits (see group-commit.ts). */
   private readonly groupCommit: GroupCommit<KyselyStore> | undefined;
+  /** PostgreSQL's lookups by hash, outside a transaction (in one, each reads in it). */
+  private readonly lookups: HashLookups | undefined;
 
   readonly clients: KyselyClientRepository;
   readonly scopes: KyselyScopeRepository;
@@ -142,6 +158,13 @@ export class KyselyStore implements Store {
       this.exchangeCode = batched((exchanges) => this.codes.exchangeInOneStatement(exchanges));
       this.rotateRefreshToken = batched((rotations) => this.tokens.rotateInOneStatement(rotations));
       this.issueOnMachineGrant = (issue) => this.tokens.issueOnMachineGrantInOneStatement(issue);
+      if (!db.isTransaction) {
+        this.lookups = {
+          accessTokens: new StatementBatch((hashes) => this.tokens.findAccessTokens(hashes), LOOKUP_BATCHES),
+          refreshTokens: new StatementBatch((hashes) => this.tokens.findRefreshTokens(hashes), LOOKUP_BATCHES),
+          codes: new StatementBatch((hashes) => this.codes.findCodes(hashes), LOOKUP_BATCHES),
+        };
+      }
     }
   }
 
@@ -297,7 +320,7 @@ export class KyselyStore implements Store {
     return this.codes.insertCode(code);
   }
   findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined> {
-    return this.codes.findCode(codeHash);
+    return this.lookups ? this.lookups.codes.run(codeHash) : this.codes.findCode(codeHash);
   }
 
   insertAccessToken(token: AccessToken): Promise<void> {
@@ -310,10 +333,10 @@ export class KyselyStore implements Store {
     return this.tokens.saveIssue(issue);
   }
   findAccessToken(tokenHash: string): Promise<AccessToken | undefined> {
-    return this.tokens.findAccessToken(tokenHash);
+    return this.lookups ? this.lookups.accessTokens.run(tokenHash) : this.tokens.findAccessToken(tokenHash);
   }
   findRefreshToken(tokenHash: string): Promise<WithGrant<RefreshToken> | undefined> {
-    return this.tokens.findRefreshToken(tokenHash);
+    return this.lookups ? this.lookups.refreshTokens.run(tokenHash) : this.tokens.findRefreshToken(tokenHash);
   }
   revokeAccessToken(tokenHash: string, now: number): Promise<boolean> {
     return this.tokens.revokeAccessToken(tokenHash, now);

@@ -2,6 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { AuthorizationCode } from '../../../core/model.js';
 import type { CodeExchange, CodeRepository, OneStepResult, WithGrant } from '../../../core/ports.js';
+import { findByHashes, hashLookup } from '../lookups.js';
 import { exchangeCodesInOneStatement } from '../one-step.js';
 import { prepared } from '../prepared.js';
 import { codeWithGrant, GRANT_AS_G, type WithGrantColumns } from '../rows.js';
@@ -12,6 +13,8 @@ import { KyselyRepository } from './repository.js';
 const FIND_CODE = prepared(1, (db, hash: string) =>
   db.selectFrom('authorization_codes as c').innerJoin('grants as g', 'g.id', 'c.grant_id').selectAll('c').select(GRANT_AS_G).where('c.code_hash', '=', hash),
 );
+
+const CODES_BY_HASH = hashLookup<WithGrantColumns<Selectable<AuthorizationCodesTable>>>('authorization_codes', 'code_hash', GRANT_AS_G.join(', '), (row) => row.code_hash);
 
 export class KyselyCodeRepository extends KyselyRepository implements CodeRepository {
   async insertCode(code: AuthorizationCode): Promise<void> {
@@ -36,6 +39,12 @@ export class KyselyCodeRepository extends KyselyRepository implements CodeReposi
   async findCode(codeHash: string): Promise<WithGrant<AuthorizationCode> | undefined> {
     const row = (await FIND_CODE.execute(this.store, codeHash)).rows[0];
     return row && codeWithGrant(row);
+  }
+
+  /** findCode of a batch of requests, in one statement (PostgreSQL: lookups.ts). */
+  async findCodes(codeHashes: string[]): Promise<(WithGrant<AuthorizationCode> | undefined)[]> {
+    const rows = await findByHashes(this.db, CODES_BY_HASH, codeHashes);
+    return rows.map((row) => row && codeWithGrant(row));
   }
 
   /** CodeRepository.exchangeCode of a batch of requests, in one statement (PostgreSQL: one-step.ts). */

@@ -11,10 +11,12 @@ import type {
   WithGrant,
 } from '../../../core/ports.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue } from '../grant-use.js';
+import { findByHashes, hashLookup } from '../lookups.js';
 import { issueOnMachineGrantInOneStatement, rotateRefreshTokensInOneStatement } from '../one-step.js';
 import { prepared, preparedInsert } from '../prepared.js';
 import {
   ACCESS_TOKEN_COLUMNS,
+  accessTokenWithGrant,
   fromAccessToken,
   fromRefreshToken,
   GRANT_AS_G,
@@ -25,9 +27,17 @@ import {
   toAnyGrant,
   type WithGrantColumns,
 } from '../rows.js';
-import type { Database, GrantsTable, RefreshTokensTable } from '../schema.js';
+import type { AccessTokensTable, Database, GrantsTable, RefreshTokensTable } from '../schema.js';
 import { saveIssueInOneStatement } from '../token-issue.js';
 import { KyselyRepository } from './repository.js';
+
+const ACCESS_TOKENS_BY_HASH = hashLookup<Selectable<AccessTokensTable> & { g_revoked_at: number | null }>(
+  'access_tokens',
+  'token_hash',
+  'g.revoked_at AS g_revoked_at',
+  (row) => row.token_hash,
+);
+const REFRESH_TOKENS_BY_HASH = hashLookup<WithGrantColumns<Selectable<RefreshTokensTable>>>('refresh_tokens', 'token_hash', GRANT_AS_G.join(', '), (row) => row.token_hash);
 
 /** The grant if live, as a subquery: the condition of saveIssue's first write (SQLite). */
 function liveGrant(db: Kysely<Database> | Transaction<Database>, grantId: string) {
@@ -137,24 +147,24 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
 
   async findAccessToken(tokenHash: string): Promise<AccessToken | undefined> {
     const row = (await HOT.findAccessToken.execute(this.store, tokenHash)).rows[0];
-    if (!row) return undefined;
-    return {
-      tokenHash: row.token_hash,
-      grantId: row.grant_id,
-      clientId: row.client_id,
-      userId: row.user_id,
-      accountId: row.account_id,
-      scopes: spaced(row.scopes),
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      revokedAt: revokedWithGrant(row.revoked_at, row.g_revoked_at),
-      signingKeyId: row.signing_key_id,
-    };
+    return row && accessTokenWithGrant(row);
+  }
+
+  /** findAccessToken of a batch of requests, in one statement (PostgreSQL: lookups.ts). */
+  async findAccessTokens(tokenHashes: string[]): Promise<(AccessToken | undefined)[]> {
+    const rows = await findByHashes(this.db, ACCESS_TOKENS_BY_HASH, tokenHashes);
+    return rows.map((row) => row && accessTokenWithGrant(row));
   }
 
   async findRefreshToken(tokenHash: string): Promise<WithGrant<RefreshToken> | undefined> {
     const row = (await HOT.findRefreshToken.execute(this.store, tokenHash)).rows[0];
     return row && refreshTokenWithGrant(row);
+  }
+
+  /** findRefreshToken of a batch of requests, in one statement (PostgreSQL: lookups.ts). */
+  async findRefreshTokens(tokenHashes: string[]): Promise<(WithGrant<RefreshToken> | undefined)[]> {
+    const rows = await findByHashes(this.db, REFRESH_TOKENS_BY_HASH, tokenHashes);
+    return rows.map((row) => row && refreshTokenWithGrant(row));
   }
 
   async revokeAccessToken(tokenHash: string, now: number): Promise<boolean> {

@@ -1,0 +1,49 @@
+/**
+ * Lookups by hash that arrive together, answered by one statement
+ * (PostgreSQL): the access token of a bearer check or an introspection, a
+ * refresh token, a code. Sent one by one, each lookup pays PostgreSQL's fixed
+ * work per statement (a round trip, its backend's wake-up, the executor's
+ * set-up) and this process's (node-postgres's messages, a socket write and
+ * read, the pool); in a batch, once for all (statement-batch.ts sends them).
+ *
+ * The input is a json array of hashes read through a LIMIT of MAX_BATCH, as
+ * the one-step statements' input is, and for the same reason: PostgreSQL then
+ * keeps one generic plan for every batch size. Measured with 20,000 batches of
+ * 1 to 8 hashes: `= ANY($1::text[])` and `unnest($1::text[]) LIMIT 16` were
+ * planned anew on every execution (20,000 custom plans), this input once
+ * (bench/ANALYSIS.md, sixteenth pass).
+ */
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { MAX_BATCH } from './one-step.js';
+import { registerPreparedText } from './pg-prepared.js';
+import type { Database } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface HashLookup<Row> {
+  /** The statement: rows whose key is one of $1's hashes. */
+  readonly text: string;
+  /** A row's hash, to answer each request by its own. */
+  readonly keyOf: (row: Row) => string;
+}
+
+/**
+ * The rows of `table` whose `key` column is one of the batch's hashes, each
+ * with its grant's columns (`grantColumns`, naming the grant `g`).
+ */
+export function hashLookup<Row>(table: string, key: string, grantColumns: string, keyOf: (row: Row) => string): HashLookup<Row> {
+  const text = `select "t".*, ${grantColumns} from (select value from json_array_elements_text($1::json) limit ${MAX_BATCH}) as "i" join "${table}" as "t" on "t"."${key}" = "i"."value" join "grants" as "g" on "g"."id" = "t"."grant_id"`;
+  registerPreparedText(text);
+  return { text, keyOf };
+}
+
+/** Each hash's row, in the order of `hashes` (undefined: none); a hash asked twice is looked up once. */
+export async function findByHashes<Row>(db: Db, lookup: HashLookup<Row>, hashes: string[]): Promise<(Row | undefined)[]> {
+  if (hashes.length > MAX_BATCH) throw new TypeError(`a lookup takes at most ${MAX_BATCH} hashes`);
+  const distinct = hashes.length === 1 ? hashes : [...new Set(hashes)];
+  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(lookup.text, [JSON.stringify(distinct)]));
+  if (hashes.length === 1) return [rows[0]];
+  const byHash = new Map<string, Row>();
+  for (const row of rows) byHash.set(lookup.keyOf(row), row);
+  return hashes.map((hash) => byHash.get(hash));
+}
