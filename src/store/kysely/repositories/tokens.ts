@@ -22,8 +22,6 @@ import {
   GRANT_AS_G,
   REFRESH_TOKEN_COLUMNS,
   refreshTokenWithGrant,
-  revokedWithGrant,
-  spaced,
   toAnyGrant,
   type WithGrantColumns,
 } from '../rows.js';
