@@ -704,6 +704,37 @@ for (const dialect of await dialects()) {
         }
       });
 
+      test('client-credentials requests at once share one statement, each answered and written as if alone', async () => {
+        const now = Date.now();
+        const lead = await machineClient(now);
+        const first = await machineClient(now);
+        const second = await machineClient(now);
+        const due = await machineClient(now - 60_000);
+        const revoked = await machineClient(now);
+        await store.revokeGrant(revoked.grant.id, now, 'test');
+        const cases: Array<[string, MachineTokenIssue, { id: string } | undefined]> = [
+          ['the lead', machineIssueOf(lead.client.id, `batch-lead-${now}`, now), lead.grant],
+          ["a client's request", machineIssueOf(first.client.id, `batch-a-${now}`, now), first.grant],
+          ["the same client's second, for another scope", machineIssueOf(first.client.id, `batch-b-${now}`, now, ['write']), first.grant],
+          ["another client's", machineIssueOf(second.client.id, `batch-c-${now}`, now, []), second.grant],
+          ['a scope the grant lacks', machineIssueOf(second.client.id, `batch-d-${now}`, now, ['profile']), undefined],
+          ['a use due', machineIssueOf(due.client.id, `batch-e-${now}`, now), undefined],
+          ['a revoked grant', machineIssueOf(revoked.client.id, `batch-f-${now}`, now), undefined],
+        ];
+        const { statements, outcomes } = await atOnce(
+          cases.map(([, issue]) => issue),
+          (counted, issue) => counted.issueOnMachineGrant?.(issue),
+        );
+        assert.equal(statements, 2, 'the lead alone, the others that came while it ran in one statement');
+        for (const [index, [label, issue, grant]] of cases.entries()) {
+          assert.equal((outcomes[index] as { id: string } | undefined)?.id, grant?.id, label);
+          const access = await store.findAccessToken(issue.accessToken.tokenHash);
+          assert.equal(access?.grantId, grant?.id, `${label}: its access token`);
+          if (access) assert.deepEqual([access.scopes, access.clientId, access.signingKeyId], [issue.scopes, issue.clientId, issue.accessToken.signingKeyId], label);
+        }
+        assert.equal((await store.findGrant(due.grant.id))?.lastUsedAt, now - 60_000, 'nothing written to a grant');
+      });
+
       test('issueOnMachineGrant: concurrent requests share the grant; a revocation racing them refuses each or revokes its token', async () => {
         const now = Date.now();
         const { client, grant } = await machineClient(now);

@@ -173,7 +173,7 @@ interface Answered {
 }
 
 /** The row of each request, in the requests' order (undefined: nothing is presented by that value). */
-async function runBatch<Row extends Answered>(db: Db, text: string, inputs: StatementInput[]): Promise<(Row | undefined)[]> {
+async function runBatch<Row extends { n: number }>(db: Db, text: string, inputs: { n: number }[]): Promise<(Row | undefined)[]> {
   if (inputs.length === 0 || inputs.length > MAX_BATCH) throw new TypeError(`a batch holds 1 to ${MAX_BATCH} requests`);
   const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(text, [JSON.stringify(inputs)]));
   const answers = new Array<Row | undefined>(inputs.length).fill(undefined);
@@ -201,27 +201,39 @@ export function exchangeCodesInOneStatement<Row>(db: Db, exchanges: CodeExchange
 
 /**
  * A client-credentials token: the client's live machine grant (saveMachineGrant's
- * lookup) and the token's insert (saveIssue's). Only the usual case saves: the
- * grant already holds each scope ($2) and its use was recorded within the minute
- * ($3 < last_used_at <= $4), so that nothing is written to it. Anything else (no
+ * lookup) and the token's insert (saveIssue's), for a batch of requests of any
+ * clients. Only the usual case saves: the grant already holds each requested
+ * scope and its use was recorded within the minute (`used_after` <
+ * last_used_at <= `now`), so that nothing is written to it. Anything else (no
  * grant yet, a new scope, a use due) writes nothing and answers no row, and the
- * endpoint goes on in two steps. Every request of a client shares this one row,
- * so it is locked to share (as saveIssue does when it does not record the use):
- * a revocation that commits first leaves no row here, one that commits after
- * revokes this token with the grant.
+ * endpoint goes on in two steps. Every request of a client shares its one row
+ * (a unique index holds one live machine grant per client), so it is locked to
+ * share (as saveIssue does when it does not record the use): a revocation that
+ * commits first leaves no row here, one that commits after revokes this token
+ * with the grant.
  */
-const ISSUE_ON_MACHINE_GRANT = `WITH machine_grant AS (SELECT * FROM grants
-  WHERE client_id = $1 AND user_id IS NULL AND revoked_at IS NULL
-    AND $2::text[] <@ string_to_array(scopes, ' ') AND last_used_at > $3 AND last_used_at <= $4 FOR SHARE),
+const ISSUE_ON_MACHINE_GRANT = `WITH input AS (SELECT * FROM json_to_recordset($1::json) AS i(n integer, client_id text, requested text,
+  used_after bigint, now bigint, access_hash text, access_expires bigint, signing_key_id text) LIMIT ${MAX_BATCH}),
+machine_grant AS (SELECT i.n, g.* FROM input i JOIN grants g ON g.client_id = i.client_id
+  WHERE g.user_id IS NULL AND g.revoked_at IS NULL AND string_to_array(i.requested, ' ') <@ string_to_array(g.scopes, ' ')
+    AND g.last_used_at > i.used_after AND g.last_used_at <= i.now
+  ORDER BY g.id FOR SHARE OF g),
 new_access AS (INSERT INTO access_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at, signing_key_id)
-  SELECT $5, id, $1, $6, $4, $7, $8 FROM machine_grant)
+  SELECT i.access_hash, m.id, i.client_id, i.requested, i.now, i.access_expires, i.signing_key_id FROM machine_grant m JOIN input i ON i.n = m.n)
 SELECT to_json(machine_grant) AS row FROM machine_grant`;
 registerPreparedText(ISSUE_ON_MACHINE_GRANT, { answersJson: true });
 
-/** The machine grant the token was saved on; undefined when nothing was written. */
-export async function issueOnMachineGrantInOneStatement<Row>(db: Db, issue: MachineTokenIssue): Promise<Row | undefined> {
-  const { clientId, scopes, now, accessToken } = issue;
-  const values = [clientId, scopes, now - GRANT_USE_RESOLUTION_MS, now, accessToken.tokenHash, scopes.join(' '), accessToken.expiresAt, accessToken.signingKeyId];
-  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(ISSUE_ON_MACHINE_GRANT, values));
-  return rows[0];
+/** For each request, the machine grant its token was saved on, in order; undefined where nothing was written. */
+export async function issueOnMachineGrantsInOneStatement<Row>(db: Db, issues: MachineTokenIssue[]): Promise<(Row | undefined)[]> {
+  const inputs = issues.map(({ clientId, scopes, now, accessToken }, index) => ({
+    n: index + 1,
+    client_id: clientId,
+    requested: scopes.join(' ').toWellFormed(),
+    used_after: now - GRANT_USE_RESOLUTION_MS,
+    now,
+    access_hash: accessToken.tokenHash,
+    access_expires: accessToken.expiresAt,
+    signing_key_id: accessToken.signingKeyId,
+  }));
+  return runBatch<Row & { n: number }>(db, ISSUE_ON_MACHINE_GRANT, inputs);
 }

@@ -157,7 +157,7 @@ export class KyselyStore implements Store {
       };
       this.exchangeCode = batched((exchanges) => this.codes.exchangeInOneStatement(exchanges));
       this.rotateRefreshToken = batched((rotations) => this.tokens.rotateInOneStatement(rotations));
-      this.issueOnMachineGrant = (issue) => this.tokens.issueOnMachineGrantInOneStatement(issue);
+      this.issueOnMachineGrant = batched((issues) => this.tokens.issueOnMachineGrantsInOneStatement(issues));
       if (!db.isTransaction) {
         this.lookups = {
           accessTokens: new StatementBatch((hashes) => this.tokens.findAccessTokens(hashes), LOOKUP_BATCHES),

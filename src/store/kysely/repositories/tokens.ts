@@ -12,7 +12,7 @@ import type {
 } from '../../../core/ports.js';
 import { GRANT_USE_RESOLUTION_MS, grantUseDue } from '../grant-use.js';
 import { findByHashes, hashLookup } from '../lookups.js';
-import { issueOnMachineGrantInOneStatement, rotateRefreshTokensInOneStatement } from '../one-step.js';
+import { issueOnMachineGrantsInOneStatement, rotateRefreshTokensInOneStatement } from '../one-step.js';
 import { prepared, preparedInsert } from '../prepared.js';
 import {
   ACCESS_TOKEN_COLUMNS,
@@ -137,10 +137,10 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
     return rows.map((row) => row && { saved: row.saved, ...refreshTokenWithGrant(row) });
   }
 
-  /** TokenRepository.issueOnMachineGrant in one statement (PostgreSQL: one-step.ts). */
-  async issueOnMachineGrantInOneStatement(issue: MachineTokenIssue): Promise<MachineGrant | undefined> {
-    const row = await issueOnMachineGrantInOneStatement<Selectable<GrantsTable>>(this.db, issue);
-    return row && (toAnyGrant(row) as MachineGrant);
+  /** TokenRepository.issueOnMachineGrant of a batch of requests, in one statement (PostgreSQL: one-step.ts). */
+  async issueOnMachineGrantsInOneStatement(issues: MachineTokenIssue[]): Promise<(MachineGrant | undefined)[]> {
+    const rows = await issueOnMachineGrantsInOneStatement<Selectable<GrantsTable>>(this.db, issues);
+    return rows.map((row) => row && (toAnyGrant(row) as MachineGrant));
   }
 
   async findAccessToken(tokenHash: string): Promise<AccessToken | undefined> {
