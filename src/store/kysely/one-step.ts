@@ -9,8 +9,8 @@
  * endpoint would have made them. Anything else (a refusal, a code with a
  * plain challenge, a refresh in the reuse grace period) writes nothing and
  * answers the row as read, and the endpoint goes on in two steps from there.
- * One statement carries a batch of exchanges or refreshes, each request
- * answered by its own row (statement-batch.ts sends them).
+ * One statement carries a batch of exchanges, refreshes or client-credentials
+ * tokens, each request answered by its own row (statement-batch.ts sends them).
  *
  * The spend is re-checked on the newest version of its row (READ COMMITTED):
  * of two racing requests one spends, and the other sees `saved` false with

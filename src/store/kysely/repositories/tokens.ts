@@ -32,7 +32,7 @@ import { KyselyRepository } from './repository.js';
 const ACCESS_TOKENS_BY_HASH = hashLookup<Selectable<AccessTokensTable> & { g_revoked_at: number | null }>(
   'access_tokens',
   'token_hash',
-  'g.revoked_at AS g_revoked_at',
+  'g.revoked_at as g_revoked_at',
   (row) => row.token_hash,
 );
 const REFRESH_TOKENS_BY_HASH = hashLookup<WithGrantColumns<Selectable<RefreshTokensTable>>>('refresh_tokens', 'token_hash', GRANT_AS_G.join(', '), (row) => row.token_hash);
