@@ -29,7 +29,7 @@ export interface ClientLookup {
 }
 
 export interface ScopeLookup {
-  listScopes(): Promise<Scope[]>;
+  listScopes(): Promise<readonly Scope[]>;
 }
 
 export interface NewGrant {

@@ -8,6 +8,7 @@ import { withPreparedStatements } from './kysely/pg-prepared.js';
 import { openSqlite } from './kysely/sqlite-driver.js';
 import type { Database } from './kysely/schema.js';
 import { ChangeListener } from './kysely/pg-changes.js';
+import type { Scope } from '../core/model.js';
 import { ReadCache } from './kysely/read-cache.js';
 import { DEFAULT_CLIENT_CACHE_MS, DEFAULT_PARTIES_CACHE_MS, emptyCaches, type LoadedClient, type Parties, type StoreCaches } from './kysely/caches.js';
 import { KyselyStore } from './kysely/store.js';
@@ -26,7 +27,7 @@ export interface StoreOptions {
   onQuery?: ((event: LogEvent) => void) | undefined;
   /** How long a token's client, user and account may be reused once loaded, ms (0: never; see KyselyUserRepository.findParties). */
   partiesCacheMs?: number | undefined;
-  /** PostgreSQL: how long a client and its secrets may be reused once loaded, ms (0: never; see KyselyClientRepository.findClientWithSecrets). */
+  /** PostgreSQL: how long a client and its secrets, and the scope registry, may be reused once loaded, ms (0: never; see KyselyClientRepository.findClientWithSecrets, KyselyScopeRepository.listScopes). */
   clientCacheMs?: number | undefined;
 }
 
@@ -45,15 +46,22 @@ export function openStore(options: StoreOptions): KyselyStore {
   const caches: StoreCaches = { parties: new ReadCache<Parties>(options.partiesCacheMs ?? DEFAULT_PARTIES_CACHE_MS) };
   if (dialect === 'postgres') {
     const clients = new ReadCache<LoadedClient>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS);
-    // Nothing is served from it until the listener hears every change (pg-changes.ts).
-    clients.suspend();
+    const scopes = new ReadCache<readonly Scope[]>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS, 1);
+    // Nothing is served from them until the listener hears every change (pg-changes.ts).
+    const notified = [clients, scopes];
+    for (const cache of notified) cache.suspend();
     caches.clients = clients;
+    caches.scopes = scopes;
     // A connection attempt that hangs is given up and retried; an idle one that the network drops is found by keepalive.
     const listenerClient = () => new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     caches.changes = new ChangeListener(listenerClient, {
       changed: () => emptyCaches(caches),
-      listening: () => clients.resume(),
-      lost: () => clients.suspend(),
+      listening: () => {
+        for (const cache of notified) cache.resume();
+      },
+      lost: () => {
+        for (const cache of notified) cache.suspend();
+      },
     });
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,

@@ -74,6 +74,8 @@ export type ExpiringTable = (typeof EXPIRING_TABLES)[number];
 
 export interface Store extends ProtocolStore, AttemptCounter {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+  /** Asks the database a trivial question, for readiness: every other read may be served from a cache. */
+  ping(): Promise<void>;
   /** The operator's queries: searches, reports, audit log, admin API tokens (src/store/admin.ts). */
   readonly admin: AdminRepository;
 

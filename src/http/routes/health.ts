@@ -19,7 +19,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AppContext): voi
         if (pending.length > 0) return reply.code(503).send({ status: 'unavailable', database: 'ok', migrations: 'pending', pending });
         migrated = true;
       }
-      await ctx.store.listScopes();
+      await ctx.store.ping();
       return { status: 'ready', database: 'ok', migrations: 'current' };
     } catch (error) {
       request.log.warn({ err: error }, 'database not reachable');

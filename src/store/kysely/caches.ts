@@ -1,5 +1,5 @@
 /** The store's process-wide read caches (see read-cache.ts), shared by a store and its transactions. */
-import type { Client } from '../../core/model.js';
+import type { Client, Scope } from '../../core/model.js';
 import type { Store } from '../types.js';
 import type { ChangeListener } from './pg-changes.js';
 import type { ReadCache } from './read-cache.js';
@@ -16,6 +16,8 @@ export interface StoreCaches {
   parties: ReadCache<Parties>;
   /** Clients with their secrets (PostgreSQL only, where `changes` tells of other processes' changes). */
   clients?: ReadCache<LoadedClient> | undefined;
+  /** The scope registry, read whole (PostgreSQL only, as `clients`). */
+  scopes?: ReadCache<readonly Scope[]> | undefined;
   /** Tells this process of changes committed by others (PostgreSQL). */
   changes?: ChangeListener | undefined;
 }
@@ -30,4 +32,5 @@ export const DEFAULT_CLIENT_CACHE_MS = 30_000;
 export function emptyCaches(caches: StoreCaches): void {
   caches.parties.invalidate();
   caches.clients?.invalidate();
+  caches.scopes?.invalidate();
 }

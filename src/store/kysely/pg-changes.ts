@@ -1,7 +1,7 @@
 /**
  * Changes to cached rows, told between the processes of one PostgreSQL
  * database with LISTEN/NOTIFY. A process that changes a client, its secrets,
- * a user or an account sends `NOTIFY latchkey_changes` in the change's own
+ * a user, an account or a scope sends `NOTIFY latchkey_changes` in the change's own
  * transaction, so PostgreSQL delivers it when (and only if) the change
  * commits; every process listening empties its caches on receipt.
  *

@@ -91,6 +91,9 @@ interface HashLookups {
   codes: StatementBatch<string, WithGrant<AuthorizationCode>>;
 }
 
+/** The readiness check's question, compiled once. */
+const PING = sql`select 1`;
+
 /** `NOTIFY` for pg-changes.ts, compiled once. */
 const NOTIFY_CHANGE = sql`select pg_notify(${CHANGES_CHANNEL}, '')`;
 
@@ -192,7 +195,7 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * After a change to a client, its secrets, a user or an account: empties
+   * After a change to a client, its secrets, a user, an account or a scope: empties
    * this process's caches and, on PostgreSQL, tells the other processes
    * (pg-changes.ts). Call it in the change's transaction (or pass that
    * transaction): the others then hear of it as it commits, and a change is
@@ -201,6 +204,10 @@ export class KyselyStore implements Store {
   async rowsChanged(db: Kysely<Database> | Transaction<Database> = this.db): Promise<void> {
     emptyCaches(this.caches);
     if (this.dialect === 'postgres') await NOTIFY_CHANGE.execute(db);
+  }
+
+  async ping(): Promise<void> {
+    await PING.execute(this.db);
   }
 
   /** Calls `listener` with each audit event recorded from now on; returns the unsubscribe. */
@@ -241,7 +248,7 @@ export class KyselyStore implements Store {
     return this.clients.rotateClientSecret(clientId, secretHash, now, oldSecretsExpireAt);
   }
 
-  listScopes(): Promise<Scope[]> {
+  listScopes(): Promise<readonly Scope[]> {
     return this.scopes.listScopes();
   }
   upsertScope(scope: Scope): Promise<void> {

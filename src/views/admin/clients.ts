@@ -154,7 +154,7 @@ export function clientFormPage(input: {
   client?: Client | undefined;
   values: ClientFormValues;
   errors?: FieldErrors;
-  scopes: Scope[];
+  scopes: readonly Scope[];
   partners: Partner[];
 }): string {
   const { values, client } = input;

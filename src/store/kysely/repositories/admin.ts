@@ -398,6 +398,7 @@ export class KyselyAdminRepository extends KyselyRepository implements AdminRepo
 
   async deleteScope(name: string): Promise<boolean> {
     const result = await this.db.deleteFrom('scopes').where('name', '=', name).executeTakeFirst();
+    await this.store.rowsChanged();
     return result.numDeletedRows > 0n;
   }
 

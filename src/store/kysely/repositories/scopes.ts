@@ -1,10 +1,33 @@
 /** The scope registry. */
 import type { Scope } from '../../../core/model.js';
 import type { ScopeLookup } from '../../../core/ports.js';
+import { deepFreeze } from '../read-cache.js';
 import { KyselyRepository } from './repository.js';
 
 export class KyselyScopeRepository extends KyselyRepository implements ScopeLookup {
-  async listScopes(): Promise<Scope[]> {
+  /**
+   * On PostgreSQL the registry is reused once read, as a client is (see
+   * KyselyClientRepository.findClientWithSecrets): a client-credentials request
+   * without a scope reads it for the defaults, and so do the consent and
+   * connected-apps pages. A change through any process empties it everywhere as
+   * it commits (the writes below call rowsChanged); while this process is not
+   * listening, nothing is served from it. SQLite reads it each time.
+   */
+  async listScopes(): Promise<readonly Scope[]> {
+    const { scopes, changes } = this.store.caches;
+    // Inside a transaction, reads see the transaction's own writes: no cache.
+    if (scopes === undefined || this.db.isTransaction) return this.loadScopes();
+    changes?.start();
+    const cached = scopes.get('');
+    if (cached !== undefined) return cached;
+    const generation = scopes.generation;
+    // Shared by requests, so frozen against a caller's edits.
+    const loaded = deepFreeze(await this.loadScopes());
+    scopes.set('', loaded, generation);
+    return loaded;
+  }
+
+  private async loadScopes(): Promise<Scope[]> {
     const rows = await this.db.selectFrom('scopes').selectAll().orderBy('name').execute();
     return rows.map((row) => ({ name: row.name, description: row.description, isDefault: row.is_default === 1 }));
   }
@@ -17,6 +40,7 @@ export class KyselyScopeRepository extends KyselyRepository implements ScopeLook
         oc.column('name').doUpdateSet({ description: scope.description, is_default: scope.isDefault ? 1 : 0 }),
       )
       .execute();
+    await this.store.rowsChanged();
   }
 
   async addScopeIfMissing(scope: Scope): Promise<void> {
@@ -25,5 +49,6 @@ export class KyselyScopeRepository extends KyselyRepository implements ScopeLook
       .values({ name: scope.name, description: scope.description, is_default: scope.isDefault ? 1 : 0 })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
+    await this.store.rowsChanged();
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * The scope registry's cache (KyselyScopeRepository.listScopes), on every
+ * dialect: on PostgreSQL it serves once the listener hears every change, and a
+ * change to a scope through any store on the database empties it as it
+ * commits; on SQLite it is read each time. A client-credentials request
+ * without a scope reads the registry for its defaults.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { deleteScope, setScope } from '../../src/services/scopes.js';
+import type { KyselyStore } from '../../src/store/kysely/store.js';
+import { dialects, type TestDatabase } from '../support/databases.js';
+import { eventually } from '../support/eventually.js';
+import { seedScopes } from '../support/fixtures.js';
+
+for (const dialect of await dialects()) {
+  describe(`scope registry cache (${dialect.name})`, { skip: dialect.skip }, () => {
+    let database: TestDatabase;
+    /** This instance, counting the statements it sends. */
+    let store: KyselyStore;
+    let statements = 0;
+    /** Another instance on the same database. */
+    let other: KyselyStore;
+
+    before(async () => {
+      database = await dialect.create();
+      store = await database.open({ onQuery: () => void (statements += 1) });
+      other = await database.open();
+      await seedScopes(store);
+    });
+    after(async () => database?.drop());
+
+    const names = async (from: KyselyStore = store) => (await from.listScopes()).map((scope) => scope.name);
+    const statementsOf = async (read: () => Promise<unknown>) => {
+      const before = statements;
+      await read();
+      return statements - before;
+    };
+
+    if (dialect.name === 'sqlite') {
+      test('SQLite reads the registry each time', async () => {
+        assert.equal(store.caches.scopes, undefined);
+        assert.equal(await statementsOf(() => store.listScopes()), 1);
+        assert.equal(await statementsOf(() => store.listScopes()), 1);
+      });
+    } else {
+      test('once listening, the registry is served from memory, frozen', async () => {
+        await store.listScopes();
+        await eventually('listening', () => store.caches.changes?.isListening === true);
+        await store.listScopes();
+        assert.equal(await statementsOf(() => store.listScopes()), 0);
+        assert.ok(Object.isFrozen(await store.listScopes()), 'shared by requests, so frozen');
+        assert.equal(await statementsOf(() => store.ping()), 1, 'readiness still asks the database');
+      });
+
+      test('a scope changed through another instance reaches this one as it commits', async () => {
+        await eventually('listening', () => store.caches.changes?.isListening === true);
+        await store.listScopes();
+        await setScope(other, { name: 'reports', description: 'Read reports', isDefault: true }, Date.now());
+        await eventually('the new scope', async () => (await store.listScopes()).some((scope) => scope.name === 'reports' && scope.isDefault));
+        await setScope(other, { name: 'reports', isDefault: false }, Date.now());
+        await eventually('no longer a default', async () => (await store.listScopes()).some((scope) => scope.name === 'reports' && !scope.isDefault));
+        await deleteScope(other, 'reports', Date.now());
+        await eventually('the scope gone', async () => !(await names()).includes('reports'));
+      });
+    }
+
+    test('a change through this instance applies at once', async () => {
+      await store.listScopes();
+      await setScope(store, { name: 'exports', description: 'Export data' }, Date.now());
+      assert.ok((await names()).includes('exports'));
+      await store.addScopeIfMissing({ name: 'imports', description: 'Import data', isDefault: false });
+      assert.ok((await names()).includes('imports'));
+      await deleteScope(store, 'exports', Date.now());
+      assert.ok(!(await names()).includes('exports'));
+    });
+  });
+}
