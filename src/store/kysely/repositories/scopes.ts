@@ -1,8 +1,12 @@
 /** The scope registry. */
 import type { Scope } from '../../../core/model.js';
 import type { ScopeLookup } from '../../../core/ports.js';
+import { prepared } from '../prepared.js';
 import { deepFreeze } from '../read-cache.js';
 import { KyselyRepository } from './repository.js';
+
+/** The whole registry, compiled once (prepared.ts): on SQLite it runs off Kysely's executor, as the token lookups do. */
+const LIST_SCOPES = prepared(0, (db) => db.selectFrom('scopes').selectAll().orderBy('name'));
 
 export class KyselyScopeRepository extends KyselyRepository implements ScopeLookup {
   /**
@@ -28,7 +32,7 @@ export class KyselyScopeRepository extends KyselyRepository implements ScopeLook
   }
 
   private async loadScopes(): Promise<Scope[]> {
-    const rows = await this.db.selectFrom('scopes').selectAll().orderBy('name').execute();
+    const { rows } = await LIST_SCOPES.execute(this.store);
     return rows.map((row) => ({ name: row.name, description: row.description, isDefault: row.is_default === 1 }));
   }
 
