@@ -94,7 +94,7 @@ export const configSchema = z
       .max(3600)
       .default(30)
       .describe(
-        'PostgreSQL: how long a client and its secrets (client authentication) and the scope registry (default scopes, consent) are reused once loaded, seconds (0: load them on every request). Every change made through Latchkey (any instance, the CLI) empties every instance\'s cache as it commits (LISTEN/NOTIFY), and nothing is served while an instance is not listening; this bounds only changes written to the database by hand. SQLite does not cache them.',
+        'How long a client and its secrets (client authentication) and the scope registry (default scopes, consent) are reused once loaded, seconds (0: load them on every request). PostgreSQL: every change made through Latchkey (any instance, the CLI) empties every instance\'s cache as it commits (LISTEN/NOTIFY), and nothing is served while an instance is not listening; this bounds only changes written to the database by hand. SQLite: before serving from it, the server asks the file whether another connection (the CLI, the sqlite3 shell) has committed since, and empties it if so; every change applies to the next request.',
       ),
     redisUrl: z
       .string()

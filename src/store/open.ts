@@ -5,6 +5,7 @@ import { Kysely, type LogEvent, sql, type MigrationResult, Migrator, PostgresDia
 import pg from 'pg';
 import { type Dialect, LatchkeyMigrations } from './kysely/migrations/index.js';
 import { withPreparedStatements } from './kysely/pg-prepared.js';
+import { otherConnectionsCommits } from './kysely/sqlite-changes.js';
 import { openSqlite } from './kysely/sqlite-driver.js';
 import type { Database } from './kysely/schema.js';
 import { ChangeListener } from './kysely/pg-changes.js';
@@ -27,7 +28,7 @@ export interface StoreOptions {
   onQuery?: ((event: LogEvent) => void) | undefined;
   /** How long a token's client, user and account may be reused once loaded, ms (0: never; see KyselyUserRepository.findParties). */
   partiesCacheMs?: number | undefined;
-  /** PostgreSQL: how long a client and its secrets, and the scope registry, may be reused once loaded, ms (0: never; see KyselyClientRepository.findClientWithSecrets, KyselyScopeRepository.listScopes). */
+  /** How long a client and its secrets, and the scope registry, may be reused once loaded, ms (0: never; see KyselyClientRepository.findClientWithSecrets, KyselyScopeRepository.listScopes). */
   clientCacheMs?: number | undefined;
 }
 
@@ -46,7 +47,7 @@ export function openStore(options: StoreOptions): KyselyStore {
   const caches: StoreCaches = { parties: new ReadCache<Parties>(options.partiesCacheMs ?? DEFAULT_PARTIES_CACHE_MS) };
   if (dialect === 'postgres') {
     const clients = new ReadCache<LoadedClient>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS);
-    const scopes = new ReadCache<readonly Scope[]>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS, 1);
+    const scopes = new ReadCache<readonly Scope[]>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS, { capacity: 1 });
     // Nothing is served from them until the listener hears every change (pg-changes.ts).
     const notified = [clients, scopes];
     for (const cache of notified) cache.suspend();
@@ -85,6 +86,10 @@ export function openStore(options: StoreOptions): KyselyStore {
     file = join(dir, 'latchkey.sqlite');
   }
   const sqlite = openSqlite({ file, synchronous: options.sqliteSynchronous ?? 'full' }, options.onQuery);
+  // Before either serves, a commit by another connection to the file empties every cache (sqlite-changes.ts).
+  const beforeServing = otherConnectionsCommits(sqlite.dataVersion, () => emptyCaches(caches));
+  caches.clients = new ReadCache<LoadedClient>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS, { beforeServing });
+  caches.scopes = new ReadCache<readonly Scope[]>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS, { capacity: 1, beforeServing });
   return new KyselyStore(new Kysely<Database>({ dialect: sqlite.dialect, log: options.onQuery }), 'sqlite', undefined, caches, sqlite.immediate);
 }
 

@@ -1,14 +1,16 @@
 /**
  * Client authentication's cache of a client and its secrets
- * (KyselyClientRepository.findClientWithSecrets), on every dialect: on PostgreSQL it
- * serves once its listener hears every change (pg-changes.ts), and a change
- * made through any other store on the database empties it as it commits; on
- * SQLite nothing is cached. The resource guard's parties hear the same
- * notifications.
+ * (KyselyClientRepository.findClientWithSecrets), on every dialect. On
+ * PostgreSQL it serves once its listener hears every change (pg-changes.ts),
+ * and a change made through any other store on the database empties it as it
+ * commits; the resource guard's parties hear the same notifications. On SQLite
+ * a commit by any other connection to the file (another store, the sqlite3
+ * shell) is seen before the next lookup (sqlite-changes.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { hashCredential } from '../../src/core/secrets.js';
 import { ChangeListener } from '../../src/store/kysely/pg-changes.js';
@@ -49,24 +51,24 @@ for (const dialect of await dialects()) {
       return (await store.findClientWithSecrets(clientId, Date.now()))?.client.name;
     }
 
+    /** PostgreSQL: once `of` listens for changes (from its first lookup on). SQLite: at once. */
+    async function serving(of: KyselyStore) {
+      if (dialect.name === 'postgres') await eventually('listening', () => of.caches.changes?.isListening === true);
+    }
+
     /** A client this store has loaded since it began listening: the next lookup is served from memory. */
     async function cachedClient() {
       const { client, secret } = await makeClient(store);
       await store.findClientWithSecrets(client.id, Date.now());
-      await eventually('listening', () => store.caches.changes?.isListening === true);
+      await serving(store);
       await store.findClientWithSecrets(client.id, Date.now());
       return { client, secret };
     }
 
-    if (dialect.name === 'sqlite') {
-      test('SQLite does not cache clients: a change by hand is seen at once', async () => {
-        const { client } = await makeClient(store);
-        await nameSeen(client.id);
-        await renameByHand(client.id, 'Seen at once');
-        assert.equal(await nameSeen(client.id), 'Seen at once');
-        assert.equal(store.caches.clients, undefined);
-      });
-      return;
+    /** Another instance's change: seen by the next lookup on SQLite, once notified on PostgreSQL. */
+    async function reaches(what: string, condition: () => Promise<boolean>) {
+      if (dialect.name === 'sqlite') assert.ok(await condition(), what);
+      else await eventually(what, condition);
     }
 
     test('once listening, a client and its secrets are served from memory', async () => {
@@ -84,17 +86,17 @@ for (const dialect of await dialects()) {
       const { client, secret } = await cachedClient();
       const now = Date.now();
       await other.rotateClientSecret(client.id, hashCredential('lk_cs_replacement'), now, now);
-      await eventually('the old secret refused', async () => {
+      await reaches('the old secret refused', async () => {
         const hashes = (await store.findClientWithSecrets(client.id, Date.now()))?.secretHashes ?? [];
         return !hashes.includes(hashCredential(secret)) && hashes.includes(hashCredential('lk_cs_replacement'));
       });
 
       await store.findClientWithSecrets(client.id, Date.now());
       await other.updateClient(client.id, { name: 'Renamed elsewhere' }, Date.now());
-      await eventually('the new name', async () => (await nameSeen(client.id)) === 'Renamed elsewhere');
+      await reaches('the new name', async () => (await nameSeen(client.id)) === 'Renamed elsewhere');
 
       await other.admin.destroyClient(client.id, Date.now());
-      await eventually('the client gone', async () => (await store.findClientWithSecrets(client.id, Date.now())) === undefined);
+      await reaches('the client gone', async () => (await store.findClientWithSecrets(client.id, Date.now())) === undefined);
     });
 
     test('changes through this instance apply at once, without waiting for the notification', async () => {
@@ -110,12 +112,58 @@ for (const dialect of await dialects()) {
       const now = Date.now();
       // Rotated elsewhere: once this store sees the new secret, the notification has come and gone.
       await other.rotateClientSecret(client.id, hashCredential('lk_cs_next'), now, now + 60_000);
-      await eventually('the new secret', async () => (await store.findClientWithSecrets(client.id, now))?.secretHashes.length === 2);
+      await reaches('the new secret', async () => (await store.findClientWithSecrets(client.id, now))?.secretHashes.length === 2);
       const before = statements;
       assert.deepEqual((await store.findClientWithSecrets(client.id, now + 60_000))?.secretHashes, [hashCredential('lk_cs_next')]);
       assert.deepEqual((await store.findClientWithSecrets(client.id, now + 59_999))?.secretHashes.sort(), [hashCredential(secret), hashCredential('lk_cs_next')].sort());
       assert.equal(statements, before, 'both answered from memory');
     });
+
+    if (dialect.name === 'sqlite') {
+      test('SQLite: a change by hand through another connection is seen by the next lookup, and empties the other caches', async () => {
+        const { user, accounts } = await makeUser(store, `c${Math.random().toString(36).slice(2)}@example.com`);
+        const { client } = await cachedClient();
+        const ids = { clientId: client.id, userId: user.id, accountId: (accounts[0] as { id: string }).id };
+        await store.findParties(ids);
+        const shell = new BetterSqlite3(database.sqliteFile as string);
+        try {
+          shell.prepare('update clients set name = ? where id = ?').run('Renamed in the shell', client.id);
+        } finally {
+          shell.close();
+        }
+        assert.equal(await nameSeen(client.id), 'Renamed in the shell');
+        assert.equal((await store.findParties(ids)).client?.name, 'Renamed in the shell', "the guard's parties were emptied with it");
+        const before = statements;
+        assert.equal(await nameSeen(client.id), 'Renamed in the shell');
+        assert.equal(statements, before, 'served from memory again');
+      });
+    }
+
+    test('inside a transaction, the lookup reads the database', async () => {
+      const { client } = await cachedClient();
+      await store
+        .transaction(async (tx) => {
+          await tx.db.updateTable('clients').set({ name: 'Inside' }).where('id', '=', client.id).execute();
+          assert.equal((await tx.findClientWithSecrets(client.id, Date.now()))?.client.name, 'Inside');
+          throw Object.assign(new Error('roll back'), { rollback: true });
+        })
+        .catch((error: { rollback?: boolean }) => {
+          if (!error.rollback) throw error;
+        });
+    });
+
+    test('with a lifetime of 0 every lookup reads the database', async () => {
+      const uncached = await database.open({ clientCacheMs: 0 });
+      const { client } = await makeClient(store);
+      await uncached.findClientWithSecrets(client.id, Date.now());
+      await serving(uncached);
+      await uncached.findClientWithSecrets(client.id, Date.now());
+      await renameByHand(client.id, 'Seen at once');
+      assert.equal((await uncached.findClientWithSecrets(client.id, Date.now()))?.client.name, 'Seen at once');
+    });
+
+    // What follows is PostgreSQL's listener: SQLite has none.
+    if (dialect.name === 'sqlite') return;
 
     test('while the listener is down nothing is served from memory; it listens again by itself', async () => {
       const { client } = await cachedClient();
@@ -145,19 +193,6 @@ for (const dialect of await dialects()) {
       await eventually('the guard sees it', async () => (await store.findParties(ids)).client?.name === 'Renamed for the guard');
     });
 
-    test('inside a transaction, the lookup reads the database', async () => {
-      const { client } = await cachedClient();
-      await store
-        .transaction(async (tx) => {
-          await tx.db.updateTable('clients').set({ name: 'Inside' }).where('id', '=', client.id).execute();
-          assert.equal((await tx.findClientWithSecrets(client.id, Date.now()))?.client.name, 'Inside');
-          throw Object.assign(new Error('roll back'), { rollback: true });
-        })
-        .catch((error: { rollback?: boolean }) => {
-          if (!error.rollback) throw error;
-        });
-    });
-
     test('a listener that cannot connect keeps trying, reports nothing as heard, and closes cleanly', async () => {
       const heard: string[] = [];
       let attempts = 0;
@@ -177,16 +212,6 @@ for (const dialect of await dialects()) {
       await sleep(600);
       assert.equal(attempts, attemptsAtClose, 'no attempt after close');
       assert.deepEqual(heard, []);
-    });
-
-    test('with a lifetime of 0 every lookup reads the database', async () => {
-      const uncached = await database.open({ clientCacheMs: 0 });
-      const { client } = await makeClient(store);
-      await uncached.findClientWithSecrets(client.id, Date.now());
-      await eventually('listening', () => uncached.caches.changes?.isListening === true);
-      await uncached.findClientWithSecrets(client.id, Date.now());
-      await renameByHand(client.id, 'Seen at once');
-      assert.equal((await uncached.findClientWithSecrets(client.id, Date.now()))?.client.name, 'Seen at once');
     });
   });
 }

@@ -5,7 +5,8 @@
  * Rows come as better-sqlite3's own objects would, though built from raw
  * arrays (row-objects.ts); temporary storage is in memory. Queries that need
  * not wait run at once, off Kysely's executor, routed and logged as the
- * driver and Kysely would.
+ * driver and Kysely would. The writer's data version tells of other
+ * connections' commits.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -145,6 +146,35 @@ test('immediate queries run where the driver would run them, at once: in the tra
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the writer's data version moves with another connection's commit, not with this process's own; undefined once closed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-driver-'));
+  const file = join(dir, 'db.sqlite');
+  const { dialect, dataVersion } = openSqlite({ file, synchronous: 'full' });
+  const db = new Kysely<Record<string, never>>({ dialect });
+  try {
+    await sql`create table notes (id integer primary key)`.execute(db);
+    const start = dataVersion();
+    assert.equal(typeof start, 'number');
+    await sql`insert into notes (id) values (1)`.execute(db);
+    await db.transaction().execute((trx) => sql`insert into notes (id) values (2)`.execute(trx));
+    await sql`select count(*) from notes`.execute(db);
+    assert.equal(dataVersion(), start, "this process's writes and reads");
+    const other = new BetterSqlite3(file);
+    try {
+      other.prepare('insert into notes (id) values (3)').run();
+    } finally {
+      other.close();
+    }
+    const after = dataVersion();
+    assert.notEqual(after, start, "another connection's commit");
+    assert.equal(dataVersion(), after, 'read again: unchanged');
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(dataVersion(), undefined, 'closed');
 });
 
 test("the store's prepared queries and group commit's savepoints take the immediate path on SQLite, with their query metrics", async () => {

@@ -5,7 +5,7 @@ import { deepFreeze, ReadCache } from '../../src/store/kysely/read-cache.js';
 
 function cacheAt(ttlMs: number, capacity = 10) {
   const clock = { now: 1_000 };
-  return { clock, cache: new ReadCache<string>(ttlMs, capacity, () => clock.now) };
+  return { clock, cache: new ReadCache<string>(ttlMs, { capacity, clock: () => clock.now }) };
 }
 
 test('an entry is served until its lifetime ends, then dropped', () => {
@@ -68,10 +68,27 @@ test('bounded: the oldest entry goes first', () => {
   assert.deepEqual([cache.get('a'), cache.get('b'), cache.get('c')], [undefined, '2', '3']);
 });
 
+test('beforeServing runs first on every get, and an invalidation it makes is served', () => {
+  let checks = 0;
+  let changedElsewhere = false;
+  const cache: ReadCache<string> = new ReadCache<string>(5_000, {
+    beforeServing: () => {
+      checks += 1;
+      if (changedElsewhere) cache.invalidate();
+    },
+  });
+  cache.set('k', 'v', cache.generation);
+  assert.equal(cache.get('k'), 'v');
+  assert.equal(cache.get('missing'), undefined);
+  assert.equal(checks, 2);
+  changedElsewhere = true;
+  assert.equal(cache.get('k'), undefined, 'emptied before it served');
+});
+
 test('programmer mistakes are TypeErrors', () => {
   assert.throws(() => new ReadCache(-1), TypeError);
   assert.throws(() => new ReadCache(Number.NaN), TypeError);
-  assert.throws(() => new ReadCache(1000, 0), TypeError);
+  assert.throws(() => new ReadCache(1000, { capacity: 0 }), TypeError);
 });
 
 test('deepFreeze freezes nested objects and arrays', () => {

@@ -14,9 +14,12 @@ export interface LoadedClient {
 
 export interface StoreCaches {
   parties: ReadCache<Parties>;
-  /** Clients with their secrets (PostgreSQL only, where `changes` tells of other processes' changes). */
+  /**
+   * Clients with their secrets: emptied by other processes' changes as PostgreSQL's
+   * `changes` tells of them, or as SQLite's data version shows them before each use.
+   */
   clients?: ReadCache<LoadedClient> | undefined;
-  /** The scope registry, read whole (PostgreSQL only, as `clients`). */
+  /** The scope registry, read whole (as `clients`). */
   scopes?: ReadCache<readonly Scope[]> | undefined;
   /** Tells this process of changes committed by others (PostgreSQL). */
   changes?: ChangeListener | undefined;
@@ -25,7 +28,7 @@ export interface StoreCaches {
 /** How long loaded parties are reused when the opener does not say. */
 export const DEFAULT_PARTIES_CACHE_MS = 5_000;
 
-/** How long a client and its secrets are reused when the opener does not say (PostgreSQL). */
+/** How long a client and its secrets, and the scope registry, are reused when the opener does not say. */
 export const DEFAULT_CLIENT_CACHE_MS = 30_000;
 
 /** Empties every cache of this process: after a change here, or one another process told of (pg-changes.ts). */

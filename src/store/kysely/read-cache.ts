@@ -1,7 +1,7 @@
 /**
  * Rows kept in process memory for a short time, for lookups that hot paths
  * make over and over: a token's client, user and account (the resource
- * guard), a client with its secrets (client authentication on PostgreSQL).
+ * guard), a client with its secrets (client authentication), the scope registry.
  * What each may serve stale, and for how long, is said where it is used
  * (repositories/users.ts, repositories/clients.ts); this class gives them the
  * same rules:
@@ -10,6 +10,8 @@
  *   may have read the rows before the change (see `generation`).
  * - `suspend()` turns it off until `resume()`: while the cross-process
  *   notifications it relies on are down, every lookup goes to the database.
+ * - `beforeServing`, where given, runs first on every `get`: on SQLite, it
+ *   empties the caches if another connection has committed since.
  */
 export class ReadCache<T> {
   private readonly entries = new Map<string, { value: T; storedAt: number }>();
@@ -17,14 +19,27 @@ export class ReadCache<T> {
   private current = 0;
   private suspended = false;
 
+  private readonly capacity: number;
+  private readonly clock: () => number;
+  private readonly beforeServing: (() => void) | undefined;
+
   constructor(
     readonly ttlMs: number,
-    private readonly capacity = 10_000,
-    /** Milliseconds, monotonic. */
-    private readonly clock: () => number = () => performance.now(),
+    options: {
+      /** Entries kept at most; the oldest stored goes first. */
+      capacity?: number;
+      /** Milliseconds, monotonic. */
+      clock?: () => number;
+      /** Run before every `get`, and may empty the cache (SQLite's check for other connections' commits: sqlite-changes.ts). */
+      beforeServing?: () => void;
+    } = {},
   ) {
+    const { capacity = 10_000, clock = () => performance.now(), beforeServing } = options;
     if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new TypeError('ttlMs must be a non-negative number');
     if (!Number.isInteger(capacity) || capacity < 1) throw new TypeError('capacity must be a positive integer');
+    this.capacity = capacity;
+    this.clock = clock;
+    this.beforeServing = beforeServing;
   }
 
   get enabled(): boolean {
@@ -37,6 +52,7 @@ export class ReadCache<T> {
 
   get(key: string): T | undefined {
     if (this.suspended) return undefined;
+    this.beforeServing?.();
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (this.clock() - entry.storedAt >= this.ttlMs) {

@@ -258,7 +258,20 @@ export interface SqliteOptions {
  * dialect over them, and the same connections' immediate queries, logged to
  * `log` (Kysely's log function, given to the Kysely instance over this dialect too).
  */
-export function openSqlite(options: SqliteOptions, log?: (event: LogEvent) => void): { dialect: SqliteDialect; immediate: ImmediateQueries } {
+export interface OpenedSqlite {
+  dialect: SqliteDialect;
+  immediate: ImmediateQueries;
+  /**
+   * The writer connection's `PRAGMA data_version`, undefined once closed: it
+   * changes when, and only when, another connection (another process, the
+   * CLI, the sqlite3 shell) has committed since it was last read. This
+   * process's own commits leave it as is: they go through the writer, and the
+   * reader writes nothing (sqlite-changes.ts).
+   */
+  dataVersion: () => number | undefined;
+}
+
+export function openSqlite(options: SqliteOptions, log?: (event: LogEvent) => void): OpenedSqlite {
   const database: Database = new BetterSqlite3(options.file);
   database.pragma('journal_mode = WAL');
   // The durable setting syncs the WAL itself, off the event loop (see above).
@@ -302,7 +315,12 @@ export function openSqlite(options: SqliteOptions, log?: (event: LogEvent) => vo
       return new RoutedDriver(handles);
     }
   })({ database });
-  return { dialect, immediate: immediateQueries(handles, log) };
+  const dataVersion = database.prepare('pragma data_version').pluck();
+  return {
+    dialect,
+    immediate: immediateQueries(handles, log),
+    dataVersion: () => (database.open ? (dataVersion.get() as number) : undefined),
+  };
 }
 
 function immediateQueries(handles: Handles, log: ((event: LogEvent) => void) | undefined): ImmediateQueries {

@@ -33,16 +33,22 @@ export class KyselyClientRepository extends KyselyRepository implements ClientLo
   }
 
   /**
-   * On PostgreSQL, a client and its secrets are reused once loaded: client
-   * authentication precedes every token request, and the lookup was one of a
-   * refresh's three round trips. A change made through any process empties
-   * the cache of every other as it commits (pg-changes.ts); while this process
-   * is not listening for those, nothing is served from it. So a secret rotated
-   * out, or a client destroyed, stops working everywhere within the
-   * notification's delivery, not the cache's lifetime; the lifetime bounds only
-   * a change written to the database by hand, or a listener cut off without a
-   * word. Each secret's expiry is checked at `now`, cached or not. SQLite has
-   * no such notifications, and its lookup is local: it is not cached there.
+   * A client and its secrets are reused once loaded: client authentication
+   * precedes every token request, and the lookup was one of a refresh's three
+   * round trips on PostgreSQL, and some 8% of a refresh's CPU on SQLite.
+   * - PostgreSQL: a change made through any process empties the cache of
+   *   every other as it commits (pg-changes.ts); while this process is not
+   *   listening for those, nothing is served from it. So a secret rotated out,
+   *   or a client destroyed, stops working everywhere within the
+   *   notification's delivery, not the cache's lifetime; the lifetime bounds
+   *   only a change written to the database by hand, or a listener cut off
+   *   without a word.
+   * - SQLite: before the cache serves, it asks the file whether another
+   *   connection has committed since (sqlite-changes.ts), by hand included,
+   *   and empties every cache if one has: such a change applies to the next
+   *   request.
+   * A change made through this process empties it as it commits. Each
+   * secret's expiry is checked at `now`, cached or not.
    */
   async findClientWithSecrets(clientId: string, now: number): Promise<{ client: Client; secretHashes: string[] } | undefined> {
     const { clients, changes } = this.store.caches;

@@ -10,12 +10,12 @@ const LIST_SCOPES = prepared(0, (db) => db.selectFrom('scopes').selectAll().orde
 
 export class KyselyScopeRepository extends KyselyRepository implements ScopeLookup {
   /**
-   * On PostgreSQL the registry is reused once read, as a client is (see
+   * The registry is reused once read, under the same rules as a client (see
    * KyselyClientRepository.findClientWithSecrets): a client-credentials request
    * without a scope reads it for the defaults, and so do the consent and
-   * connected-apps pages. A change through any process empties it everywhere as
-   * it commits (the writes below call rowsChanged); while this process is not
-   * listening, nothing is served from it. SQLite reads it each time.
+   * connected-apps pages. The writes below call rowsChanged, so a change
+   * through any process reaches every other as it commits (PostgreSQL) or
+   * before its next use of the registry (SQLite).
    */
   async listScopes(): Promise<readonly Scope[]> {
     const { scopes, changes } = this.store.caches;

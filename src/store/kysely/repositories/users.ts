@@ -129,8 +129,10 @@ export class KyselyUserRepository extends KyselyRepository implements SubjectLoo
    * What it may serve stale: changes made through this process (a client
    * updated or destroyed, a user locked, an account linked to a partner) empty
    * it as they commit; on PostgreSQL so do other processes' (pg-changes.ts).
-   * Otherwise (SQLite's other processes, the CLI beside the server) a change
-   * arrives within the lifetime. Token validity is not cached: an opaque token
+   * On SQLite another process's change (the CLI beside the server) arrives
+   * within the lifetime, or sooner if a client or scope lookup notices it
+   * first (sqlite-changes.ts): the bearer check does not pay that lookup's
+   * read of the file's version. Token validity is not cached: an opaque token
    * is still looked up on every request, so revocation stays immediate; a
    * destroyed client's tokens are revoked with it.
    */
