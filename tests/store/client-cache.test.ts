@@ -8,9 +8,10 @@
  * shell) is seen before the next lookup (sqlite-changes.ts).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { hashCredential } from '../../src/core/secrets.js';
 import { ChangeListener } from '../../src/store/kysely/pg-changes.js';
@@ -120,17 +121,14 @@ for (const dialect of await dialects()) {
     });
 
     if (dialect.name === 'sqlite') {
-      test('SQLite: a change by hand through another connection is seen by the next lookup, and empties the other caches', async () => {
+      test('SQLite: a change by hand in another process is seen by the next lookup, and empties the other caches', async () => {
         const { user, accounts } = await makeUser(store, `c${Math.random().toString(36).slice(2)}@example.com`);
         const { client } = await cachedClient();
         const ids = { clientId: client.id, userId: user.id, accountId: (accounts[0] as { id: string }).id };
         await store.findParties(ids);
-        const shell = new BetterSqlite3(database.sqliteFile as string);
-        try {
-          shell.prepare('update clients set name = ? where id = ?').run('Renamed in the shell', client.id);
-        } finally {
-          shell.close();
-        }
+        // Another process, as the sqlite3 shell or the CLI beside the server would be.
+        const script = "const db = new (require(process.argv[1]))(process.argv[2]); db.prepare('update clients set name = ? where id = ?').run('Renamed in the shell', process.argv[3]); db.close();";
+        execFileSync(process.execPath, ['-e', script, createRequire(import.meta.url).resolve('better-sqlite3'), database.sqliteFile as string, client.id]);
         assert.equal(await nameSeen(client.id), 'Renamed in the shell');
         assert.equal((await store.findParties(ids)).client?.name, 'Renamed in the shell', "the guard's parties were emptied with it");
         const before = statements;
