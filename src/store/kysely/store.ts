@@ -197,7 +197,8 @@ export class KyselyStore implements Store {
   /**
    * After a change to a client, its secrets, a user, an account or a scope: empties
    * this process's caches and, on PostgreSQL, tells the other processes
-   * (pg-changes.ts). Call it in the change's transaction (or pass that
+   * (pg-changes.ts); on SQLite they read the file's data version instead
+   * (sqlite-changes.ts). Call it in the change's transaction (or pass that
    * transaction): the others then hear of it as it commits, and a change is
    * never committed without its notification.
    */
