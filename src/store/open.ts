@@ -45,9 +45,10 @@ const pgTypes = {
 export function openStore(options: StoreOptions): KyselyStore {
   const dialect = dialectOf(options);
   const caches: StoreCaches = { parties: new ReadCache<Parties>(options.partiesCacheMs ?? DEFAULT_PARTIES_CACHE_MS) };
+  const clientCacheMs = options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS;
   if (dialect === 'postgres') {
-    const clients = new ReadCache<LoadedClient>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS);
-    const scopes = new ReadCache<readonly Scope[]>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS, { capacity: 1 });
+    const clients = new ReadCache<LoadedClient>(clientCacheMs);
+    const scopes = new ReadCache<readonly Scope[]>(clientCacheMs, { capacity: 1 });
     // Nothing is served from them until the listener hears every change (pg-changes.ts).
     const notified = [clients, scopes];
     for (const cache of notified) cache.suspend();
@@ -88,8 +89,8 @@ export function openStore(options: StoreOptions): KyselyStore {
   const sqlite = openSqlite({ file, synchronous: options.sqliteSynchronous ?? 'full' }, options.onQuery);
   // Before either serves, a commit by another connection to the file empties every cache (sqlite-changes.ts).
   const beforeServing = otherConnectionsCommits(sqlite.dataVersion, () => emptyCaches(caches));
-  caches.clients = new ReadCache<LoadedClient>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS, { beforeServing });
-  caches.scopes = new ReadCache<readonly Scope[]>(options.clientCacheMs ?? DEFAULT_CLIENT_CACHE_MS, { capacity: 1, beforeServing });
+  caches.clients = new ReadCache<LoadedClient>(clientCacheMs, { beforeServing });
+  caches.scopes = new ReadCache<readonly Scope[]>(clientCacheMs, { capacity: 1, beforeServing });
   return new KyselyStore(new Kysely<Database>({ dialect: sqlite.dialect, log: options.onQuery }), 'sqlite', undefined, caches, sqlite.immediate);
 }
 
