@@ -16,6 +16,7 @@ import pg from 'pg';
 import { hashCredential } from '../../src/core/secrets.js';
 import { ChangeListener } from '../../src/store/kysely/pg-changes.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
+import { cachesServing, changeReaches } from '../support/caches.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
 import { makeClient, makeUser, seedScopes } from '../support/fixtures.js';
@@ -52,24 +53,13 @@ for (const dialect of await dialects()) {
       return (await store.findClientWithSecrets(clientId, Date.now()))?.client.name;
     }
 
-    /** PostgreSQL: once `of` listens for changes (from its first lookup on). SQLite: at once. */
-    async function serving(of: KyselyStore) {
-      if (dialect.name === 'postgres') await eventually('listening', () => of.caches.changes?.isListening === true);
-    }
-
     /** A client this store has loaded since it began listening: the next lookup is served from memory. */
     async function cachedClient() {
       const { client, secret } = await makeClient(store);
       await store.findClientWithSecrets(client.id, Date.now());
-      await serving(store);
+      await cachesServing(store);
       await store.findClientWithSecrets(client.id, Date.now());
       return { client, secret };
-    }
-
-    /** Another instance's change: seen by the next lookup on SQLite, once notified on PostgreSQL. */
-    async function reaches(what: string, condition: () => Promise<boolean>) {
-      if (dialect.name === 'sqlite') assert.ok(await condition(), what);
-      else await eventually(what, condition);
     }
 
     test('once listening, a client and its secrets are served from memory', async () => {
@@ -87,17 +77,17 @@ for (const dialect of await dialects()) {
       const { client, secret } = await cachedClient();
       const now = Date.now();
       await other.rotateClientSecret(client.id, hashCredential('lk_cs_replacement'), now, now);
-      await reaches('the old secret refused', async () => {
+      await changeReaches(store, 'the old secret refused', async () => {
         const hashes = (await store.findClientWithSecrets(client.id, Date.now()))?.secretHashes ?? [];
         return !hashes.includes(hashCredential(secret)) && hashes.includes(hashCredential('lk_cs_replacement'));
       });
 
       await store.findClientWithSecrets(client.id, Date.now());
       await other.updateClient(client.id, { name: 'Renamed elsewhere' }, Date.now());
-      await reaches('the new name', async () => (await nameSeen(client.id)) === 'Renamed elsewhere');
+      await changeReaches(store, 'the new name', async () => (await nameSeen(client.id)) === 'Renamed elsewhere');
 
       await other.admin.destroyClient(client.id, Date.now());
-      await reaches('the client gone', async () => (await store.findClientWithSecrets(client.id, Date.now())) === undefined);
+      await changeReaches(store, 'the client gone', async () => (await store.findClientWithSecrets(client.id, Date.now())) === undefined);
     });
 
     test('changes through this instance apply at once, without waiting for the notification', async () => {
@@ -113,7 +103,7 @@ for (const dialect of await dialects()) {
       const now = Date.now();
       // Rotated elsewhere: once this store sees the new secret, the notification has come and gone.
       await other.rotateClientSecret(client.id, hashCredential('lk_cs_next'), now, now + 60_000);
-      await reaches('the new secret', async () => (await store.findClientWithSecrets(client.id, now))?.secretHashes.length === 2);
+      await changeReaches(store, 'the new secret', async () => (await store.findClientWithSecrets(client.id, now))?.secretHashes.length === 2);
       const before = statements;
       assert.deepEqual((await store.findClientWithSecrets(client.id, now + 60_000))?.secretHashes, [hashCredential('lk_cs_next')]);
       assert.deepEqual((await store.findClientWithSecrets(client.id, now + 59_999))?.secretHashes.sort(), [hashCredential(secret), hashCredential('lk_cs_next')].sort());
@@ -154,7 +144,7 @@ for (const dialect of await dialects()) {
       const uncached = await database.open({ clientCacheMs: 0 });
       const { client } = await makeClient(store);
       await uncached.findClientWithSecrets(client.id, Date.now());
-      await serving(uncached);
+      await cachesServing(uncached);
       await uncached.findClientWithSecrets(client.id, Date.now());
       await renameByHand(client.id, 'Seen at once');
       assert.equal((await uncached.findClientWithSecrets(client.id, Date.now()))?.client.name, 'Seen at once');

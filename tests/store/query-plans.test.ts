@@ -11,8 +11,8 @@ import { CompiledQuery, sql } from 'kysely';
 import { hashCredential } from '../../src/core/secrets.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, testApp, tokenRequest } from '../support/agent.js';
+import { cachesServing } from '../support/caches.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
-import { eventually } from '../support/eventually.js';
 import { makeClient, makeUser, seedScopes } from '../support/fixtures.js';
 
 /**
@@ -156,8 +156,8 @@ for (const dialect of await dialects()) {
     test('introspecting an access token sends only the token\'s statement (its client comes from the client cache, its user from the parties cache)', async () => {
       const { client, secret, tokens } = await connectedApp('Introspecting App');
       const introspect = () => tokenRequest(app, { token: tokens.access_token }, { authorization: basic(client.id, secret) }, '/oauth/introspect');
-      // The client cache serves once its listener hears every change (pg-changes.ts).
-      if (dialect.name === 'postgres') await eventually('listening', () => store.caches.changes?.isListening === true);
+      // On PostgreSQL the client cache serves once its listener hears every change (pg-changes.ts).
+      await cachesServing(store);
       assert.equal((await introspect()).json().username, 'ada@example.com');
       let again: { username?: string } = {};
       const statements = await statementsOf(async () => {

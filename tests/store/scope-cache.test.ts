@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { deleteScope, setScope } from '../../src/services/scopes.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
+import { cachesServing, changeReaches } from '../support/caches.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
-import { eventually } from '../support/eventually.js';
 import { seedScopes } from '../support/fixtures.js';
 
 for (const dialect of await dialects()) {
@@ -38,16 +38,10 @@ for (const dialect of await dialects()) {
       return statements - before;
     };
 
-    /** PostgreSQL: once this store listens for changes (from its first lookup on). SQLite: at once. */
+    /** Read once, so that the store serves the registry from memory from now on. */
     async function serving() {
       await store.listScopes();
-      if (dialect.name === 'postgres') await eventually('listening', () => store.caches.changes?.isListening === true);
-    }
-
-    /** Another instance's change: seen by the next read on SQLite, once notified on PostgreSQL. */
-    async function reaches(what: string, condition: () => Promise<boolean>) {
-      if (dialect.name === 'sqlite') assert.ok(await condition(), what);
-      else await eventually(what, condition);
+      await cachesServing(store);
     }
 
     test('once serving, the registry is served from memory, frozen', async () => {
@@ -62,11 +56,11 @@ for (const dialect of await dialects()) {
       await serving();
       await store.listScopes();
       await setScope(other, { name: 'reports', description: 'Read reports', isDefault: true }, Date.now());
-      await reaches('the new scope', async () => (await store.listScopes()).some((scope) => scope.name === 'reports' && scope.isDefault));
+      await changeReaches(store, 'the new scope', async () => (await store.listScopes()).some((scope) => scope.name === 'reports' && scope.isDefault));
       await setScope(other, { name: 'reports', isDefault: false }, Date.now());
-      await reaches('no longer a default', async () => (await store.listScopes()).some((scope) => scope.name === 'reports' && !scope.isDefault));
+      await changeReaches(store, 'no longer a default', async () => (await store.listScopes()).some((scope) => scope.name === 'reports' && !scope.isDefault));
       await deleteScope(other, 'reports', Date.now());
-      await reaches('the scope gone', async () => !(await names()).includes('reports'));
+      await changeReaches(store, 'the scope gone', async () => !(await names()).includes('reports'));
     });
 
     test('a change through this instance applies at once', async () => {
