@@ -77,7 +77,7 @@ export function nodeCommand(cpu: string | undefined, args: string[], launcher: r
   return pinned(cpu, command, rest);
 }
 
-/** A TCP port nothing listens on now (asked of the kernel, so it never collides with another service). */
+/** A TCP port nothing uses now (asked of the kernel; anything may take it before it is bound: see LatchkeyTarget.start). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -89,7 +89,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `url` until it answers 2xx; fails if the process exits first or after `timeoutMs`. */
+/** The server's process ended before it answered (waitForHttp). */
+export class ServerExited extends Error {}
+
+/** Polls `url` until it answers 2xx; fails (ServerExited) if the process exits first, or after `timeoutMs`. */
 export async function waitForHttp(url: string, exited: Promise<void>, timeoutMs = 60_000): Promise<void> {
   let gone = false;
   void exited.then(() => {
@@ -97,9 +100,10 @@ export async function waitForHttp(url: string, exited: Promise<void>, timeoutMs 
   });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (gone) throw new Error(`the server exited before ${url} answered`);
+    if (gone) throw new ServerExited(`the server exited before ${url} answered`);
     try {
-      const response = await fetch(url);
+      // Bounded: whatever holds the port may never answer (see LatchkeyTarget.start).
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       if (response.ok) return;
     } catch {
       // not listening yet
@@ -170,36 +174,38 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** A peer server (bench/servers/*.mjs): a process with a control route that mints its own credentials. */
+/**
+ * A peer server (bench/servers/*.mjs): a process with a control route that mints its own credentials.
+ * It listens on a port of the kernel's choosing (PORT=0) and names its URL in its ready line.
+ */
 export class PeerServer implements BenchServer {
   pid: number | undefined;
-  url: string;
+  url = '';
   private stopServer: (() => Promise<void>) | undefined;
 
   constructor(
     readonly name: string,
     private readonly script: string,
-    private readonly options: { port: number; cpu: string | undefined; launcher?: readonly string[] },
-  ) {
-    this.url = `http://127.0.0.1:${options.port}`;
-  }
+    private readonly options: { cpu: string | undefined; launcher?: readonly string[] },
+  ) {}
 
   async start(): Promise<void> {
     const path = new URL(`./servers/${this.script}`, import.meta.url).pathname;
     const child = spawn(...nodeCommand(this.options.cpu, [path], this.options.launcher), {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, PORT: String(this.options.port), NODE_ENV: 'production' },
+      env: { ...process.env, PORT: '0', NODE_ENV: 'production' },
     });
     this.pid = child.pid;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
+    this.url = await new Promise<string>((resolve, reject) => {
       let text = '';
       const onData = (chunk: Buffer) => {
         text += chunk.toString();
-        if (text.includes('"ready":true')) {
+        const ready = /^\{"ready":true.*\}$/m.exec(text);
+        if (ready) {
           child.stdout.off('data', onData);
           child.stdout.resume();
-          resolve();
+          resolve((JSON.parse(ready[0]) as { url: string }).url);
         }
       };
       child.stdout.on('data', onData);

@@ -33,7 +33,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type BenchServer, CPUS, freePort, PeerServer, type RequestTemplate } from './common.js';
+import { type BenchServer, CPUS, PeerServer, type RequestTemplate } from './common.js';
 import { LatchkeyTarget } from './latchkey.js';
 
 const { values: flags } = parseArgs({
@@ -131,12 +131,11 @@ async function measure(targetName: string, scenario: string): Promise<{ perReque
   mkdirSync(dir, { recursive: true });
   // Counting starts off (--instr-atstart=no) and is switched on around the counted requests only.
   const launcher = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/callgrind.out.%p`, `--log-file=${dir}/valgrind.%p.log`];
-  const port = await freePort();
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const target: BenchServer & { setup?(): Promise<void>; destroy?(): Promise<void> } =
     targetName === 'fastify'
-      ? new PeerServer('fastify', 'fastify-ceiling.mjs', { port, cpu: CPUS.server, launcher })
-      : new LatchkeyTarget(targetName === 'latchkey-postgres' ? 'postgres' : 'sqlite', { port, cpu: CPUS.server, launcher });
+      ? new PeerServer('fastify', 'fastify-ceiling.mjs', { cpu: CPUS.server, launcher })
+      : new LatchkeyTarget(targetName === 'latchkey-postgres' ? 'postgres' : 'sqlite', { cpu: CPUS.server, launcher });
   try {
     await target.setup?.();
     await target.start();

@@ -21,7 +21,7 @@ import { registerUser } from '../src/services/users.js';
 import type { Database } from '../src/store/kysely/schema.js';
 import type { KyselyStore } from '../src/store/kysely/store.js';
 import { migrateToLatest, openStore } from '../src/store/open.js';
-import { type BenchServer, nodeCommand, type RequestTemplate, waitForHttp } from './common.js';
+import { type BenchServer, freePort, nodeCommand, type RequestTemplate, ServerExited, waitForHttp } from './common.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIRECT_URI = 'https://partner.example/callback';
@@ -87,8 +87,9 @@ export class LatchkeyTarget implements BenchServer {
   constructor(
     readonly dialect: Dialect,
     private readonly options: {
-      port: number;
       cpu: string | undefined;
+      /** Where the ports to start on come from (default: freePort, the kernel's). */
+      ports?: () => Promise<number>;
       env?: Record<string, string>;
       profileDir?: string | undefined;
       /** A command the server runs under (valgrind, for bench/instructions.ts). */
@@ -139,12 +140,30 @@ export class LatchkeyTarget implements BenchServer {
     this.resourceServer = await register('Bench API', { isResourceServer: true });
   }
 
+  /**
+   * Starts the server on a free port. The port is asked of the kernel just
+   * before the server binds it, but any outgoing connection on the machine
+   * may take it in between (the kernel hands the same range out as local
+   * ports): a server that exits before it answers is started again on
+   * another port, at most three times.
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce(await (this.options.ports ?? freePort)());
+        return;
+      } catch (error) {
+        if (!(error instanceof ServerExited) || attempt === 3) throw error;
+      }
+    }
+  }
+
+  private async startOnce(port: number): Promise<void> {
     // --cpu-prof: a V8 profile written when the server exits (SIGTERM), for `npm run bench -- --profile DIR`.
     const profile = this.options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.options.profileDir}`] : [];
     const collector = this.options.collectOnSignal ? ['--expose-gc', '--require', COLLECT_ON_SIGNAL] : [];
     buildOnce();
-    const args = [...profile, ...collector, 'dist/main.js', 'serve', '--port', String(this.options.port), '--host', '127.0.0.1'];
+    const args = [...profile, ...collector, 'dist/main.js', 'serve', '--port', String(port), '--host', '127.0.0.1'];
     if (this.databaseUrl) args.push('--database-url', this.databaseUrl);
     else args.push('--data-dir', this.dataDir as string);
     // The flags above choose the database; none from the environment may override them.
@@ -159,7 +178,7 @@ export class LatchkeyTarget implements BenchServer {
     const child = spawn(...nodeCommand(this.options.cpu, args, this.options.launcher), { stdio: ['ignore', log, 'inherit'], env });
     if (typeof log === 'number') closeSync(log);
     this.pid = child.pid;
-    this.url = `http://127.0.0.1:${this.options.port}`;
+    this.url = `http://127.0.0.1:${port}`;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     this.stopServer = async () => {
       child.kill('SIGTERM');

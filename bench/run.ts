@@ -18,7 +18,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { type BenchServer, CPUS, cpuMicros, freePort, type LoadResult, median, PeerServer, type RequestTemplate, residentBytes, runLoad } from './common.js';
+import { type BenchServer, CPUS, cpuMicros, type LoadResult, median, PeerServer, type RequestTemplate, residentBytes, runLoad } from './common.js';
 import { LatchkeyTarget } from './latchkey.js';
 import { comparisonTable, comparisonVerdicts, growthVerdict, mebibytes, number, type Row, type Summary, summarise, type Verdict, verdictTable } from './report.js';
 
@@ -84,7 +84,7 @@ async function postgresReachable(): Promise<boolean> {
 }
 
 async function latchkey(dialect: 'sqlite' | 'postgres'): Promise<LatchkeyTarget> {
-  return new LatchkeyTarget(dialect, { port: await freePort(), cpu: CPUS.server, profileDir: flags.profile });
+  return new LatchkeyTarget(dialect, { cpu: CPUS.server, profileDir: flags.profile });
 }
 
 /**
@@ -121,9 +121,9 @@ async function compare(withPostgres: boolean): Promise<{ summaries: Summary[]; v
   const candidates: BenchServer[] = [
     await latchkey('sqlite'),
     ...(withPostgres ? [await latchkey('postgres')] : []),
-    new PeerServer('oidc-provider', 'oidc-provider.mjs', { port: await freePort(), cpu: CPUS.server }),
-    new PeerServer('oauth2-server', 'oauth2-server.mjs', { port: await freePort(), cpu: CPUS.server }),
-    new PeerServer('fastify', 'fastify-ceiling.mjs', { port: await freePort(), cpu: CPUS.server }),
+    new PeerServer('oidc-provider', 'oidc-provider.mjs', { cpu: CPUS.server }),
+    new PeerServer('oauth2-server', 'oauth2-server.mjs', { cpu: CPUS.server }),
+    new PeerServer('fastify', 'fastify-ceiling.mjs', { cpu: CPUS.server }),
   ];
   const servers = candidates.filter((server) => !serverFilter || serverFilter.has(server.name));
   const measurer = new Measurer();
@@ -220,7 +220,7 @@ async function collected(target: LatchkeyTarget): Promise<Collected> {
 }
 
 async function memory(): Promise<{ idle: Collected; periods: PeriodMemory[]; failed: number; verdicts: Verdict[] }> {
-  const target = new LatchkeyTarget('sqlite', { port: await freePort(), cpu: CPUS.server, profileDir: flags.profile, collectOnSignal: true });
+  const target = new LatchkeyTarget('sqlite', { cpu: CPUS.server, profileDir: flags.profile, collectOnSignal: true });
   const measurer = new Measurer();
   try {
     await target.setup();

@@ -1,6 +1,6 @@
 // Benchmark ceiling: bare Fastify 5 doing no OAuth work at all, replying
 // token-shaped JSON. Shows the HTTP-stack upper bound on this machine.
-// Usage: PORT=4003 node bench/servers/fastify-ceiling.mjs
+// Usage: PORT=4003 node bench/servers/fastify-ceiling.mjs (PORT=0: any free port; the ready line says which)
 import crypto from 'node:crypto';
 import fastify from 'fastify';
 import { BASIC, countOf, FORM } from './peer.mjs';
@@ -67,4 +67,4 @@ app.post('/__bench/prepare', async (req, reply) => {
 });
 
 await app.listen({ port: PORT, host: HOST });
-process.stdout.write('{"ready":true}\n');
+process.stdout.write(`${JSON.stringify({ ready: true, url: `http://${HOST}:${app.server.address().port}` })}\n`);

@@ -1,6 +1,6 @@
 // Benchmark peer: @node-oauth/oauth2-server v5 with an in-memory (Map) model,
 // served by plain node:http.
-// Usage: PORT=4002 node bench/servers/oauth2-server.mjs
+// Usage: PORT=4002 node bench/servers/oauth2-server.mjs (PORT=0: any free port; the ready line says which)
 import http from 'node:http';
 import crypto from 'node:crypto';
 import OAuth2Server from '@node-oauth/oauth2-server';
@@ -275,5 +275,5 @@ const httpServer = http.createServer((req, res) => {
 });
 httpServer.keepAliveTimeout = 65_000;
 httpServer.listen(PORT, HOST, () => {
-  process.stdout.write('{"ready":true}\n');
+  process.stdout.write(`${JSON.stringify({ ready: true, url: `http://${HOST}:${httpServer.address().port}` })}\n`);
 });

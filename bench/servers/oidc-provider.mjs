@@ -1,9 +1,9 @@
 // Benchmark peer: oidc-provider (panva) with its shipped in-memory adapter.
-// Usage: PORT=4001 node bench/servers/oidc-provider.mjs
+// Usage: PORT=4001 node bench/servers/oidc-provider.mjs (PORT=0: any free port; the ready line says which)
 //
 // oidc-provider prints notices via console.info (stdout) and warnings via
-// console.warn (stderr). stdout is reserved for the single {"ready":true}
-// line, so route console.info/console.log to stderr BEFORE the library loads
+// console.warn (stderr). stdout is reserved for the single ready line
+// ({"ready":true,"url":...}), so route console.info/console.log to stderr BEFORE the library loads
 // (hence the dynamic imports below).
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -29,7 +29,12 @@ const adapter = (model) => new MemoryAdapter(model, store, CLOCK_TOLERANCE);
 
 const PORT = Number(process.env.PORT || 4001);
 const HOST = '127.0.0.1';
-const ISSUER = `http://${HOST}:${PORT}`;
+// The issuer names the port, so the server listens first (PORT=0: any free
+// port) and takes requests once the provider exists, before the ready line.
+const server = http.createServer();
+server.keepAliveTimeout = 65_000;
+await new Promise((resolve) => server.listen(PORT, HOST, resolve));
+const ISSUER = `http://${HOST}:${server.address().port}`;
 
 const ACCOUNT_ID = 'user-1';
 // Scope of minted codes / refresh tokens: 'offline_access' only, plain OAuth
@@ -218,10 +223,7 @@ async function prepare(scenario, count) {
 
 const control = controlRoute(prepare);
 
-const server = http.createServer((req, res) => (
+server.on('request', (req, res) => (
   req.url.startsWith('/__bench/') ? control(req, res) : callback(req, res)
 ));
-server.keepAliveTimeout = 65_000;
-server.listen(PORT, HOST, () => {
-  process.stdout.write('{"ready":true}\n');
-});
+process.stdout.write(`${JSON.stringify({ ready: true, url: ISSUER })}\n`);

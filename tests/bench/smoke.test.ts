@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { freePort, PeerServer } from '../../bench/common.js';
+import { LatchkeyTarget } from '../../bench/latchkey.js';
 import { postgresReachable } from '../support/databases.js';
 
 interface Summary {
@@ -105,6 +108,49 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
       assert.match(flamegraph.stdout, /<title>\S+ dist\/http\/[^<]+: [\d.]+ ms, [\d.]+%<\/title>/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * How the harness gets its servers' ports. A port picked before a server
+ * binds it may be taken in between by any outgoing connection on the machine:
+ * a CI run once failed when oidc-provider found its port in use.
+ */
+describe('the benchmark servers and their ports', () => {
+  it('a peer listens on a port of its choosing and names it in its ready line', { timeout: 60_000 }, async () => {
+    for (const [name, script, scenario] of [
+      ['fastify', 'fastify-ceiling.mjs', 'post'],
+      ['oidc-provider', 'oidc-provider.mjs', 'refresh'],
+      ['oauth2-server', 'oauth2-server.mjs', 'refresh'],
+    ] as const) {
+      const peer = new PeerServer(name, script, { cpu: undefined });
+      try {
+        await peer.start();
+        assert.match(peer.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+        assert.notEqual(new URL(peer.url).port, '0', name);
+        const template = await peer.prepare(scenario, 1);
+        assert.ok(template && template.values.length === 1, `${name} answers its control route at ${peer.url}`);
+      } finally {
+        await peer.stop();
+      }
+    }
+  });
+
+  it('Latchkey is started again on another port when its port was taken before it could bind it', { timeout: 300_000 }, async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    const offered = [taken];
+    const target = new LatchkeyTarget('sqlite', { cpu: undefined, ports: async () => offered.shift() ?? freePort() });
+    try {
+      await target.setup();
+      await target.start();
+      assert.notEqual(new URL(target.url).port, String(taken));
+      assert.equal((await fetch(`${target.url}/readyz`)).status, 200);
+    } finally {
+      await target.destroy();
+      holder.close();
     }
   });
 });
