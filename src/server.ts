@@ -27,21 +27,49 @@ export interface RunningServer {
   stop(graceSeconds?: number): Promise<{ drained: boolean }>;
 }
 
-/** A free port on the host, so that `--port 0` still yields a truthful issuer URL. */
-function freePort(host: string): Promise<number> {
+/** A port held for this process until `release` (idempotent); then the server binds it. */
+export interface ReservedPort {
+  port: number;
+  release(): Promise<void>;
+}
+
+/**
+ * A free port on the host, held until the server binds it, so that `--port 0`
+ * still yields a truthful issuer URL. Held, because a port merely picked and
+ * let go can be taken in between by anything on the machine (an outgoing
+ * connection gets its local port from the same range), and starting a server
+ * takes a while (migrations, the first run's set-up).
+ */
+export function reservePort(host: string): Promise<ReservedPort> {
   return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    const holder = createServer();
+    holder.once('error', reject);
+    holder.listen(0, host, () => {
+      const address = holder.address();
+      if (typeof address !== 'object' || address === null) {
+        holder.close();
+        reject(new Error('no port'));
+        return;
+      }
+      let released: Promise<void> | undefined;
+      const release = () => (released ??= new Promise<void>((done) => holder.close(() => done())));
+      resolve({ port: address.port, release });
     });
   });
 }
 
 export async function startServer(requested: Config): Promise<RunningServer> {
   // The issuer is derived from the port when not configured, so port 0 is resolved first.
-  const config = requested.port === 0 && !requested.issuer ? { ...requested, port: await freePort(requested.host) } : requested;
+  const reserved = requested.port === 0 && !requested.issuer ? await reservePort(requested.host) : undefined;
+  try {
+    return await startOn(reserved ? { ...requested, port: reserved.port } : requested, async () => reserved?.release());
+  } finally {
+    await reserved?.release();
+  }
+}
+
+/** Starts the server on `config.port`, calling `beforeListen` just before it binds it. */
+async function startOn(config: Config, beforeListen: () => Promise<void>): Promise<RunningServer> {
   const metrics = createMetrics({ processMetrics: true });
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sqliteSynchronous: config.sqliteSynchronous, poolSize: config.databasePoolSize, onQuery: metrics.observeQuery, partiesCacheMs: config.resourceGuardCacheSeconds * 1000, clientCacheMs: config.clientCacheSeconds * 1000 });
   try {
@@ -54,6 +82,7 @@ export async function startServer(requested: Config): Promise<RunningServer> {
       return created;
     });
     const app = await buildApp({ config, store, metrics });
+    await beforeListen();
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

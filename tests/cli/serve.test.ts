@@ -1,15 +1,18 @@
 /**
  * `latchkey serve` run for real on port 0: the first-run banner, the health
- * check, the printed credentials at work, and a clean exit on SIGTERM.
+ * check, the printed credentials at work, and a clean exit on SIGTERM; and
+ * how port 0 is held until the server binds it.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ENV_VARS } from '../../src/config/schema.js';
+import { reservePort } from '../../src/server.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(REPO, 'bin', 'latchkey.js');
@@ -215,5 +218,24 @@ describe('latchkey serve', { concurrency: false }, () => {
       const { code } = await stop(second);
       assert.equal(code, 0);
     }
+  });
+});
+
+describe('port 0: the port is held from the start until the server binds it', () => {
+  const bind = (port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve(server));
+    });
+
+  test('no one else can bind a reserved port; the server can once it is released, released once however often asked', async () => {
+    const reserved = await reservePort('127.0.0.1');
+    assert.ok(reserved.port > 0);
+    await assert.rejects(bind(reserved.port), { code: 'EADDRINUSE' });
+    await Promise.all([reserved.release(), reserved.release()]);
+    await reserved.release();
+    const server = await bind(reserved.port);
+    await new Promise((resolve) => server.close(resolve));
   });
 });
