@@ -109,19 +109,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     }
   });
 
-  await app.register(cookie);
-  // Only presets that document multipart token requests (Go1's `curl --form`) parse it.
-  if (preset.tokenEndpoints.some((endpoint) => endpoint.contentTypes.includes('multipart/form-data'))) {
-    await app.register(multipart, {
-      attachFieldsToBody: true,
-      limits: { files: 0, fields: 50, parts: 50, fieldSize: config.bodyLimitBytes, headerPairs: 50 },
-    });
-  }
   for (const scope of preset.scopes) await store.addScopeIfMissing(scope);
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
 
   const sessions = new Sessions({
     store,
@@ -180,18 +168,33 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerErrorHandling(app);
   registerNulGuard(app);
   registerHealthRoutes(app, ctx);
-  registerAuthorizeRoutes(app, ctx);
-  registerTokenRoutes(app, ctx);
   registerRevocationRoute(app, ctx);
   registerIntrospectionRoute(app, ctx);
   registerMetadataRoutes(app, ctx);
-  registerSignInRoutes(app, ctx);
-  registerSignUpRoutes(app, ctx);
-  registerAccountRoutes(app, ctx);
   registerApiRoutes(app, ctx);
   registerPresetResourceRoutes(app, ctx);
   registerDemoRoutes(app, ctx);
-  registerAdminConsole(app, ctx);
   registerAdminApi(app, ctx);
+  // The plugins below add hooks that run on every request of their context, so each
+  // is registered only where it is used (the hooks above, on the root, reach them all).
+  await app.register(async (tokenRoutes) => {
+    // Only presets that document multipart token requests (Go1's `curl --form`) parse it.
+    if (preset.tokenEndpoints.some((endpoint) => endpoint.contentTypes.includes('multipart/form-data'))) {
+      await tokenRoutes.register(multipart, {
+        attachFieldsToBody: true,
+        limits: { files: 0, fields: 50, parts: 50, fieldSize: config.bodyLimitBytes, headerPairs: 50 },
+      });
+    }
+    registerTokenRoutes(tokenRoutes, ctx);
+  });
+  // Pages read and set cookies (the session, the return path); the API and token routes never do.
+  await app.register(async (pages) => {
+    await pages.register(cookie);
+    registerAuthorizeRoutes(pages, ctx);
+    registerSignInRoutes(pages, ctx);
+    registerSignUpRoutes(pages, ctx);
+    registerAccountRoutes(pages, ctx);
+    registerAdminConsole(pages, ctx);
+  });
   return app;
 }

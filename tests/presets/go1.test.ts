@@ -144,5 +144,15 @@ for (const dialect of await dialects()) {
       assert.ok(file.statusCode >= 400 && file.statusCode < 500, String(file.statusCode));
       assert.equal(file.json().error, 'invalid_request');
     });
+
+    test('multipart is parsed only by the token endpoint, the one route the document sends it to', async () => {
+      // The parser's hooks run on every request of the routes it is registered for.
+      const { payload, headers } = multipart({ token: 'anything', client_id: 'a', client_secret: 'b' });
+      for (const url of ['/oauth/revoke', '/oauth/introspect', '/admin/api/clients']) {
+        const response = await server.app.inject({ method: 'POST', url, headers, payload });
+        assert.equal(response.statusCode, 415, url);
+        assert.deepEqual(response.json(), { error: 'invalid_request', error_description: 'The request content type is not supported here.' }, url);
+      }
+    });
   });
 }
