@@ -18,8 +18,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { type BenchServer, CPUS, cpuMicros, type LoadResult, median, PeerServer, type RequestTemplate, residentBytes, runLoad } from './common.js';
+import { type BenchServer, CPUS, type LoadResult, median, PeerServer, residentBytes } from './common.js';
 import { LatchkeyTarget } from './latchkey.js';
+import { Measurer } from './measurer.js';
 import { comparisonTable, comparisonVerdicts, growthVerdict, mebibytes, number, type Row, type Summary, summarise, type Verdict, verdictTable } from './report.js';
 
 const { values: flags } = parseArgs({
@@ -67,6 +68,10 @@ const SCALE_SCENARIOS = ['refresh_chain', 'bearer_opaque'];
 const firstMint = (scenario: string) => (scenario === 'signin' ? 300 : Math.max(3000, Math.ceil(settings.warmupSeconds * 15_000)));
 
 
+function newMeasurer(): Measurer {
+  return new Measurer({ connections: settings.connections, firstMint, log });
+}
+
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
@@ -87,31 +92,6 @@ async function latchkey(dialect: 'sqlite' | 'postgres'): Promise<LatchkeyTarget>
   return new LatchkeyTarget(dialect, { cpu: CPUS.server, profileDir: flags.profile });
 }
 
-/**
- * Measures one scenario on one server: mints enough single-use credentials
- * for the expected rate (from earlier rounds) and runs the load.
- */
-class Measurer {
-  /** Requests per second seen, by server (two servers may share a name: the growth section's) and scenario. */
-  private readonly rates = new Map<BenchServer, Map<string, number>>();
-
-  async measure(server: BenchServer, scenario: string, durationSeconds: number, connections = settings.connections): Promise<LoadResult | undefined> {
-    const rates = this.rates.get(server) ?? new Map<string, number>();
-    this.rates.set(server, rates);
-    const expected = rates.get(scenario);
-    const count = expected === undefined ? firstMint(scenario) : Math.ceil(expected * durationSeconds * 2.5) + 1000;
-    const template: RequestTemplate | undefined = await server.prepare(scenario, count);
-    if (!template) return undefined;
-    const cpuBefore = server.pid === undefined ? undefined : cpuMicros(server.pid);
-    const result = await runLoad(server.url, template, { durationSeconds, connections });
-    const cpuAfter = server.pid === undefined ? undefined : cpuMicros(server.pid);
-    if (cpuBefore !== undefined && cpuAfter !== undefined && result.total > 0) result.serverCpuMicros = (cpuAfter - cpuBefore) / result.total;
-    // The next mint follows the rate seen, refusals included: a round that ran out of credentials only shows a lower bound.
-    rates.set(scenario, Math.max(result.total / durationSeconds, expected ?? 0));
-    return result;
-  }
-}
-
 function scenariosOf(server: BenchServer): string[] {
   const list = server.name === 'fastify' ? CEILING_SCENARIOS : SCENARIOS;
   return list.filter((scenario) => !scenarioFilter || scenarioFilter.has(scenario) || server.name === 'fastify');
@@ -126,7 +106,7 @@ async function compare(withPostgres: boolean): Promise<{ summaries: Summary[]; v
     new PeerServer('fastify', 'fastify-ceiling.mjs', { cpu: CPUS.server }),
   ];
   const servers = candidates.filter((server) => !serverFilter || serverFilter.has(server.name));
-  const measurer = new Measurer();
+  const measurer = newMeasurer();
   const rows = new Map<string, Row>();
   const unsupported = new Set<string>();
   try {
@@ -221,7 +201,7 @@ async function collected(target: LatchkeyTarget): Promise<Collected> {
 
 async function memory(): Promise<{ idle: Collected; periods: PeriodMemory[]; failed: number; verdicts: Verdict[] }> {
   const target = new LatchkeyTarget('sqlite', { cpu: CPUS.server, profileDir: flags.profile, collectOnSignal: true });
-  const measurer = new Measurer();
+  const measurer = newMeasurer();
   try {
     await target.setup();
     await target.start();
@@ -265,7 +245,7 @@ interface ScaleResult {
  * drift of the machine's speed during the run falls on every size alike.
  */
 async function scale(dialect: 'sqlite' | 'postgres'): Promise<ScaleResult> {
-  const measurer = new Measurer();
+  const measurer = newMeasurer();
   const result: ScaleResult = { dialect, sizes: [], verdicts: [] };
   const runs: Array<{ size: number; target: LatchkeyTarget; fillSeconds: number; rows: Map<string, Row> }> = [];
   try {
@@ -313,7 +293,7 @@ async function scale(dialect: 'sqlite' | 'postgres'): Promise<ScaleResult> {
 
 async function signin(): Promise<Summary> {
   const target = await latchkey('sqlite');
-  const measurer = new Measurer();
+  const measurer = newMeasurer();
   const row: Row = { server: target.name, scenario: 'signin', rounds: [] };
   try {
     await target.setup();
