@@ -1,9 +1,9 @@
 /** What the benchmark's targets, load generator and orchestrator share. */
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reservePort } from '../src/server.js';
 
 /**
  * A request template: `{{value}}` in the body or a header value is replaced,
@@ -77,16 +77,15 @@ export function nodeCommand(cpu: string | undefined, args: string[], launcher: r
   return pinned(cpu, command, rest);
 }
 
-/** A TCP port nothing uses now (asked of the kernel; anything may take it before it is bound: see LatchkeyTarget.start). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * A TCP port nothing uses now: one reserved the way `serve --port 0` does, and
+ * released at once, since the server that binds it is another process. Anything
+ * may take it before that process binds it: see LatchkeyTarget.start.
+ */
+export async function freePort(): Promise<number> {
+  const reserved = await reservePort('127.0.0.1');
+  await reserved.release();
+  return reserved.port;
 }
 
 /** The server's process ended before it answered (waitForHttp). */

@@ -3,7 +3,7 @@
 // Usage: PORT=4003 node bench/servers/fastify-ceiling.mjs (PORT=0: any free port; the ready line says which)
 import crypto from 'node:crypto';
 import fastify from 'fastify';
-import { BASIC, countOf, FORM } from './peer.mjs';
+import { announceReady, BASIC, countOf, FORM } from './peer.mjs';
 
 const PORT = Number(process.env.PORT || 4003);
 const HOST = '127.0.0.1';
@@ -67,4 +67,4 @@ app.post('/__bench/prepare', async (req, reply) => {
 });
 
 await app.listen({ port: PORT, host: HOST });
-process.stdout.write(`${JSON.stringify({ ready: true, url: `http://${HOST}:${app.server.address().port}` })}\n`);
+announceReady(app.server, HOST);

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 import OAuth2Server from '@node-oauth/oauth2-server';
-import { BASIC, CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, CODE_VERIFIER, controlRoute, FORM, REDIRECT_URI, readBody, sendJson } from './peer.mjs';
+import { announceReady, BASIC, CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, CODE_VERIFIER, controlRoute, FORM, REDIRECT_URI, readBody, sendJson } from './peer.mjs';
 
 const { Request, Response } = OAuth2Server;
 
@@ -275,5 +275,5 @@ const httpServer = http.createServer((req, res) => {
 });
 httpServer.keepAliveTimeout = 65_000;
 httpServer.listen(PORT, HOST, () => {
-  process.stdout.write(`${JSON.stringify({ ready: true, url: `http://${HOST}:${httpServer.address().port}` })}\n`);
+  announceReady(httpServer, HOST);
 });

@@ -7,7 +7,7 @@
 // (hence the dynamic imports below).
 import http from 'node:http';
 import crypto from 'node:crypto';
-import { BASIC, CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, CODE_VERIFIER, controlRoute, FORM, REDIRECT_URI } from './peer.mjs';
+import { announceReady, BASIC, CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, CODE_VERIFIER, controlRoute, FORM, REDIRECT_URI } from './peer.mjs';
 
 const toStderr = (...args) => { process.stderr.write(`${args.join(' ')}\n`); };
 console.info = toStderr;
@@ -226,4 +226,4 @@ const control = controlRoute(prepare);
 server.on('request', (req, res) => (
   req.url.startsWith('/__bench/') ? control(req, res) : callback(req, res)
 ));
-process.stdout.write(`${JSON.stringify({ ready: true, url: ISSUER })}\n`);
+announceReady(server, HOST);

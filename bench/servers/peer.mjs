@@ -17,6 +17,11 @@ export function sendJson(res, status, obj, headers) {
   res.end(body);
 }
 
+/** The one line a peer writes on stdout once it listens: the orchestrator (PeerServer) reads its URL from it. */
+export function announceReady(server, host) {
+  process.stdout.write(`${JSON.stringify({ ready: true, url: `http://${host}:${server.address().port}` })}\n`);
+}
+
 export function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
