@@ -45,6 +45,21 @@ interface IssueInput {
   now: number;
   /** false: no refresh token whatever the client's grant types (RFC 6749 §4.4.3). */
   refreshToken?: boolean;
+  /**
+   * The access token, when the request minted it already for this subject and
+   * scope (client credentials' one step, which saved nothing): a JWT's
+   * signature is not made twice.
+   */
+  minted?: MintedAccessToken;
+}
+
+/** A new access token: the credential, its lifetime, and what the store saves of it (hash, expiry, signing key). */
+export interface MintedAccessToken {
+  accessToken: string;
+  expiresIn: number;
+  tokenHash: string;
+  expiresAt: number;
+  signingKeyId: string | null;
 }
 
 /**
@@ -60,7 +75,7 @@ export async function issueTokens(
   input: IssueInput & { spends?: TokenIssue['spends'] },
 ): Promise<IssuedTokens | Exclude<IssueOutcome, 'saved'>> {
   const { grant, client, scopes, settings, endpoint, now } = input;
-  const { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId } = await mintAccessToken(store, grant, { client, scopes, settings, endpoint, now });
+  const { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId } = input.minted ?? (await mintAccessToken(store, grant, { client, scopes, settings, endpoint, now }));
   const refresh = input.refreshToken === false ? undefined : mintRefreshToken(client, settings, now);
   const refreshRow: RefreshToken | undefined = refresh && {
     tokenHash: refresh.tokenHash,
@@ -101,7 +116,7 @@ export async function mintAccessToken(
   store: SigningKeyRepository,
   subject: Pick<AnyGrant, 'userId' | 'accountId'>,
   { client, scopes, settings, endpoint, now }: Omit<IssueInput, 'grant'>,
-): Promise<{ accessToken: string; expiresIn: number; tokenHash: string; expiresAt: number; signingKeyId: string | null }> {
+): Promise<MintedAccessToken> {
   if (accessTokenFormat(client, settings) === 'opaque') {
     const { accessToken, expiresIn, tokenHash, expiresAt } = mintOpaqueAccessToken(client, settings, endpoint, now);
     return { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId: null };

@@ -662,6 +662,30 @@ for (const dialect of await dialects()) {
       assert.equal(stored?.signingKeyId, (await db.store.activeSigningKey())?.kid);
     });
 
+    if (dialect.name === 'postgres') {
+      test("a JWT client's token minted for the one step that saved nothing is the one the two steps save: signed once", async () => {
+        const client = await newMachineClient({ accessTokenFormat: 'jwt' });
+        const asked: (string | undefined)[] = [];
+        const store = Object.create(db.store) as KyselyStore;
+        Object.defineProperty(store, 'issueOnMachineGrant', {
+          value: async (issue: Parameters<NonNullable<KyselyStore['issueOnMachineGrant']>>[0]) => {
+            const grant = await db.store.issueOnMachineGrant!(issue);
+            asked.push(grant ? undefined : issue.accessToken.tokenHash);
+            return grant;
+          },
+        });
+        const now = Date.now();
+        // No machine grant yet, then one whose use is due: the one step saves nothing both times.
+        for (const at of [now, now + 61_000]) {
+          const issued = await request(store, { client, now: at });
+          const tokenHash = hashCredential(issued.accessToken);
+          assert.equal(asked.pop(), tokenHash);
+          assert.equal((await db.store.findAccessToken(tokenHash))?.grantId, issued.grant.id);
+        }
+        assert.deepEqual(asked, []);
+      });
+    }
+
     test('a revoked machine grant is never issued on again: the next request creates a new one', async () => {
       const client = await newMachineClient();
       const now = Date.now();

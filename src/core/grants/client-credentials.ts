@@ -5,22 +5,24 @@
  */
 import { InvalidScope, UnauthorizedClient } from '../errors.js';
 import { defaultScopes, isSubset, parseScope } from '../scope.js';
-import { type IssuedTokens, issueOnSavedGrant, mintAccessToken } from '../tokens.js';
+import { type IssuedTokens, issueOnSavedGrant, type MintedAccessToken, mintAccessToken } from '../tokens.js';
 import type { GrantHandler, TokenRequestContext } from './types.js';
 
 /**
  * The usual request, a client's live machine grant already holding the scope,
  * in one step of the store (TokenRepository.issueOnMachineGrant: one round
  * trip on PostgreSQL where the grant's lookup and the token's write are two).
- * Undefined when the store has no such step or it saved nothing.
+ * When the store has no such step, or it saved nothing, the token it minted (if
+ * any) is left for the two steps to save.
  */
-async function issueInOneStep(context: TokenRequestContext, scopes: string[]): Promise<IssuedTokens | undefined> {
+async function issueInOneStep(context: TokenRequestContext, scopes: string[]): Promise<{ issued: IssuedTokens } | { minted?: MintedAccessToken }> {
   const { client, store, now } = context;
-  if (!store.issueOnMachineGrant) return undefined;
+  if (!store.issueOnMachineGrant) return {};
   // A client's own token: no user or account (RFC 9068 §2.2: "sub" names the client).
-  const { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId } = await mintAccessToken(store, { userId: null, accountId: null }, { client, scopes, settings: context.settings, endpoint: context.endpoint, now });
+  const minted = await mintAccessToken(store, { userId: null, accountId: null }, { client, scopes, settings: context.settings, endpoint: context.endpoint, now });
+  const { accessToken, expiresIn, tokenHash, expiresAt, signingKeyId } = minted;
   const grant = await store.issueOnMachineGrant({ clientId: client.id, scopes, now, accessToken: { tokenHash, expiresAt, signingKeyId } });
-  return grant && { accessToken, refreshToken: undefined, expiresIn, scopes, grant, client };
+  return grant ? { issued: { accessToken, refreshToken: undefined, expiresIn, scopes, grant, client } } : { minted };
 }
 
 export const clientCredentialsGrant: GrantHandler = {
@@ -38,12 +40,12 @@ export const clientCredentialsGrant: GrantHandler = {
     if (!isSubset(requested, client.scopes)) throw new InvalidScope('The request asks for a scope this client may not use.');
     const scopes = requested.length > 0 ? requested : defaultScopes(client, await store.listScopes());
     const stepped = await issueInOneStep(context, scopes);
-    if (stepped) return stepped;
+    if ('issued' in stepped) return stepped.issued;
 
     // The grant is saved on its own (its creation is atomic, and one left without
     // tokens is the one the next request uses); the token is then one write.
     const saveGrant = () => store.saveMachineGrant({ clientId: client.id, scopes, partnerId: client.partnerId }, now);
     // §4.4.3: "A refresh token SHOULD NOT be included."
-    return issueOnSavedGrant(store, saveGrant, { client, scopes, settings, endpoint, now, refreshToken: false });
+    return issueOnSavedGrant(store, saveGrant, { client, scopes, settings, endpoint, now, refreshToken: false, minted: stepped.minted });
   },
 };
