@@ -8,6 +8,7 @@ import type { Config } from './config/schema.js';
 import { ensureSigningKey } from './core/signing-keys.js';
 import { bootstrapIfEmpty, type FirstRun } from './services/bootstrap.js';
 import { startHousekeeping } from './services/housekeeping.js';
+import { keepTickObjectShape } from './tick-object-shape.js';
 import { migrateToLatest, openStore, withStartupLock } from './store/open.js';
 import type { KyselyStore } from './store/kysely/store.js';
 
@@ -59,6 +60,7 @@ export function reservePort(host: string): Promise<ReservedPort> {
 }
 
 export async function startServer(requested: Config): Promise<RunningServer> {
+  await keepTickObjectShape();
   // The issuer is derived from the port when not configured, so port 0 is resolved first.
   const reserved = requested.port === 0 && !requested.issuer ? await reservePort(requested.host) : undefined;
   try {
