@@ -57,11 +57,35 @@ function stdoutDestination(): LineBatch {
   return stdout;
 }
 
+let lastNow = Number.NaN;
+let lastTime = '';
+
+/**
+ * Pino's default time field (`,"time":` and the epoch milliseconds), made once
+ * per millisecond: a time is past V8's small integers, and turning it into text
+ * went through V8's runtime each line (2,200 instructions of a `GET /healthz`).
+ */
+export function epochTime(): string {
+  const now = Date.now();
+  if (now !== lastNow) {
+    lastNow = now;
+    lastTime = `,"time":${now}`;
+  }
+  return lastTime;
+}
+
+/** A string as JSON.stringify writes it: printable ASCII but `"` and `\` needs no escape, and skips its general path. */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+function jsonString(value: string): string {
+  return PLAIN_JSON.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
 /** Where logs go: `stream` when given (tests read them back), else standard output. */
 export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
     level,
     stream: stream ?? stdoutDestination(),
+    timestamp: epochTime,
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.client_secret'],
       censor: '[redacted]',
@@ -128,8 +152,8 @@ export function directStream(logger: FastifyBaseLogger): PinoLine[typeof symbol.
 export function completedLine(logger: FastifyBaseLogger, requestIdLabel: string, request: FastifyRequest, reply: FastifyReply): string {
   const line = logger as unknown as PinoLine;
   const address = request.ip;
-  const req = `{"method":${JSON.stringify(request.method)},"url":${JSON.stringify(redactUrl(request.url))}${address === undefined ? '' : `,"remoteAddress":${JSON.stringify(address)}`}}`;
-  return `${line[symbol.lsCacheSym][INFO]}${line[symbol.timeSym]()}${line[symbol.chindingsSym]},${JSON.stringify(requestIdLabel)}:${JSON.stringify(request.id)},"req":${req},"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"${line[symbol.endSym]}`;
+  const req = `{"method":${jsonString(request.method)},"url":${jsonString(redactUrl(request.url))}${address === undefined ? '' : `,"remoteAddress":${jsonString(address)}`}}`;
+  return `${line[symbol.lsCacheSym][INFO]}${line[symbol.timeSym]()}${line[symbol.chindingsSym]},${jsonString(requestIdLabel)}:${jsonString(request.id)},"req":${req},"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"${line[symbol.endSym]}`;
 }
 
 /**

@@ -13,7 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/schema.js';
-import { completedLine, directStream, loggerOptions, OneLinePerRequest, requestLoggerFactory } from '../../src/http/logging.js';
+import { completedLine, directStream, epochTime, loggerOptions, OneLinePerRequest, requestLoggerFactory } from '../../src/http/logging.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, ISSUER, PASSWORD, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, tokenRequest } from '../support/agent.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -144,6 +144,8 @@ describe('the "request completed" line', () => {
     { id: 'c3d1f0a2-0000-4000-8000-000000000001', method: 'GET', url: '/healthz', ip: '127.0.0.1' },
     { id: 'c3d1f0a2-0000-4000-8000-000000000002', method: 'POST', url: '/oauth/token?code=secret-code&state=%22x%22', ip: '::1' },
     { id: 'c3d1f0a2-0000-4000-8000-000000000003', method: 'GET', url: '/p?q="quoted"\\back\u0001\u00fc\u2028', ip: undefined },
+    // A request id a client sent (x-request-id), with characters JSON escapes.
+    { id: 'partner-"7"\\x', method: 'DELETE', url: '/api/"me"', ip: '10.0.0.7' },
   ];
   const replies = [
     { statusCode: 200, elapsedTime: 0.123456789 },
@@ -163,6 +165,16 @@ describe('the "request completed" line', () => {
         assert.ok(!fast.includes('secret-code'), 'a credential parameter of the URL is masked');
       }
     }
+  });
+
+  test("its time is pino's epoch time, made once per millisecond", () => {
+    const before = Date.now();
+    const time = epochTime();
+    const after = Date.now();
+    const match = /^,"time":(\d+)$/.exec(time);
+    assert.ok(match, time);
+    assert.ok(Number(match[1]) >= before && Number(match[1]) <= after);
+    assert.match(pino.stdTimeFunctions.epochTime(), /^,"time":\d+$/, "pino's own, in the same form");
   });
 
   test('OneLinePerRequest writes it, and leaves it to pino where the stream wants metadata', async () => {
