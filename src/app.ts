@@ -2,7 +2,6 @@
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from './core/clock.js';
 import { type AttemptCounter, LoginThrottle } from './core/lockout.js';
 import type { ProtocolSettings } from './core/settings.js';
@@ -14,6 +13,7 @@ import type { AppContext } from './http/context.js';
 import { registerErrorHandling } from './http/errors.js';
 import { parseFormEncoded } from './http/form.js';
 import { loggerOptions, OneLinePerRequest, requestLoggerFactory } from './http/logging.js';
+import { newRequestId } from './http/request-id.js';
 import { createMetrics, type Metrics, registerMetrics } from './http/metrics.js';
 import { registerAdminApi } from './http/admin/api.js';
 import { registerAdminConsole } from './http/admin/console.js';
@@ -86,7 +86,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     logger: deps.logger === false ? false : loggerOptions(config.logLevel, deps.logStream),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    genReqId: () => randomUUID(),
+    genReqId: newRequestId,
     logController: new OneLinePerRequest(),
     childLoggerFactory: requestLoggerFactory,
     requestIdHeader: false,

@@ -74,7 +74,7 @@ export function epochTime(): string {
   return lastTime;
 }
 
-/** A string as JSON.stringify writes it: printable ASCII but `"` and `\` needs no escape, and skips its general path. */
+/** A string as JSON.stringify writes it. Printable ASCII other than `"` and `\` needs no escape, nor JSON.stringify's general path. */
 const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 function jsonString(value: string): string {
   return PLAIN_JSON.test(value) ? `"${value}"` : JSON.stringify(value);

@@ -144,7 +144,7 @@ describe('the "request completed" line', () => {
     { id: 'c3d1f0a2-0000-4000-8000-000000000001', method: 'GET', url: '/healthz', ip: '127.0.0.1' },
     { id: 'c3d1f0a2-0000-4000-8000-000000000002', method: 'POST', url: '/oauth/token?code=secret-code&state=%22x%22', ip: '::1' },
     { id: 'c3d1f0a2-0000-4000-8000-000000000003', method: 'GET', url: '/p?q="quoted"\\back\u0001\u00fc\u2028', ip: undefined },
-    // A request id a client sent (x-request-id), with characters JSON escapes.
+    // A request id with characters JSON escapes (completedLine writes whatever id Fastify was given).
     { id: 'partner-"7"\\x', method: 'DELETE', url: '/api/"me"', ip: '10.0.0.7' },
   ];
   const replies = [
