@@ -25,6 +25,11 @@ import { executionAsyncResource } from 'node:async_hooks';
 
 let kept: object | undefined;
 
+/** The tick object kept, once keepTickObjectShape has run. */
+export function keptTickObject(): object | undefined {
+  return kept;
+}
+
 /** Keeps a tick object alive from now on (once per process; later calls find it kept). */
 export function keepTickObjectShape(): Promise<object> {
   if (kept !== undefined) return Promise.resolve(kept);

@@ -8,9 +8,30 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { keepTickObjectShape } from '../../src/tick-object-shape.js';
+import { loadConfig } from '../../src/config/schema.js';
+import { startServer } from '../../src/server.js';
+import { keepTickObjectShape, keptTickObject } from '../../src/tick-object-shape.js';
+
+// First in this file (its tests run in order, in a process of their own): nothing has kept one yet.
+test('a server keeps one from its start', async () => {
+  assert.equal(keptTickObject(), undefined);
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-tick-'));
+  try {
+    const server = await startServer(loadConfig({ port: 0, host: '127.0.0.1', dataDir }, {}));
+    try {
+      assert.notEqual(keptTickObject(), undefined);
+    } finally {
+      await server.stop(1);
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
 
 test("it keeps one of process.nextTick's tick objects, the same one on every call", async () => {
   const kept = await keepTickObjectShape();
