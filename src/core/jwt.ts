@@ -120,11 +120,11 @@ export interface VerifiedAccessToken {
  */
 export class VerifiedTokenCache {
   /**
-   * Keyed by the token's signature, its last part: a Map hashes its key on
-   * every lookup, and the signature is some 86 characters of a token's 600 or
-   * more (hashing the whole token was the largest cost of a cached check under
-   * callgrind). An entry serves only the exact text it was verified for, so a
-   * forged token that copies a verified signature is a miss, checked in full.
+   * Keyed by the last characters of the token's signature (cacheKeyOf): a Map
+   * hashes its key on every lookup. An entry serves only the exact text it
+   * was verified for, so a forged token that copies a verified signature, or
+   * its end, is a miss, checked in full; and only a verified token is stored,
+   * so such a token cannot push a verified one out either.
    */
   private readonly entries = new Map<string, { token: string; verified: VerifiedAccessToken }>();
   /** Verifications running, by the token's text; as many as requests in flight at most. */
@@ -140,17 +140,17 @@ export class VerifiedTokenCache {
    * 12,000 instructions for a 600-character token, which the guard skips for it.
    */
   has(token: string): boolean {
-    const signature = signatureOf(token);
-    return signature !== undefined && this.entries.get(signature)?.token === token;
+    const key = cacheKeyOf(token);
+    return key !== undefined && this.entries.get(key)?.token === token;
   }
 
   get(token: string, now: number): VerifiedAccessToken | undefined {
-    const signature = signatureOf(token);
-    if (signature === undefined) return undefined;
-    const entry = this.entries.get(signature);
+    const key = cacheKeyOf(token);
+    if (key === undefined) return undefined;
+    const entry = this.entries.get(key);
     if (entry === undefined || entry.token !== token) return undefined;
     if (entry.verified.expiresAt <= now) {
-      this.entries.delete(signature);
+      this.entries.delete(key);
       return undefined;
     }
     return entry.verified;
@@ -172,17 +172,29 @@ export class VerifiedTokenCache {
   }
 
   set(token: string, verified: VerifiedAccessToken): void {
-    const signature = signatureOf(token);
-    if (signature === undefined) throw new TypeError('a verified access token is a compact JWS');
-    if (this.entries.size >= this.capacity && !this.entries.has(signature)) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(signature, { token, verified });
+    const key = cacheKeyOf(token);
+    if (key === undefined) throw new TypeError('a verified access token is a compact JWS');
+    if (this.entries.size >= this.capacity && !this.entries.has(key)) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { token, verified });
   }
 }
 
-/** The compact JWS's last part; undefined for a text without a dot (an opaque token), which no lookup needs. */
-function signatureOf(token: string): string | undefined {
-  const dot = token.lastIndexOf('.');
-  return dot < 0 ? undefined : token.slice(dot + 1);
+/**
+ * The characters of a token that key its cache entry: its last 12, the end of
+ * an ES256 signature (68 of its bits); undefined for a text without a dot (an
+ * opaque token), which no lookup needs.
+ *
+ * Twelve, not the whole signature: V8 copies a slice shorter than 13
+ * characters into a string of its own, which it hashes in a few dozen
+ * instructions, and makes a longer one a view into the token, which it hashes
+ * on a slow path. Measured under callgrind: a JWT check looks its token up
+ * three times, and its Map lookups took 9,200 instructions keyed by the
+ * 86-character signature, 4,000 keyed by its last 12 characters.
+ */
+const CACHE_KEY_LENGTH = 12;
+
+function cacheKeyOf(token: string): string | undefined {
+  return token.lastIndexOf('.') < 0 ? undefined : token.slice(-CACHE_KEY_LENGTH);
 }
 
 /** Resolves a kid to a public key; undefined when no published key has it. */
