@@ -84,6 +84,18 @@ describe('metrics', () => {
     for (const value of [secret, code, issued.access_token, issued.refresh_token]) assert.ok(!text.includes(value));
   });
 
+  test('each method, route and status is a series of its own', async () => {
+    for (const [method, url] of [['GET', '/healthz'], ['GET', '/healthz'], ['HEAD', '/healthz'], ['GET', '/readyz'], ['GET', '/.well-known/no-such-document']] as const) {
+      await app.inject({ method, url });
+    }
+    const text = await scrape();
+    assert.equal(sample(text, 'latchkey_http_requests_total{method="GET",route="/healthz",status="200"}'), 2);
+    assert.equal(sample(text, 'latchkey_http_requests_total{method="HEAD",route="/healthz",status="200"}'), 1);
+    assert.equal(sample(text, 'latchkey_http_requests_total{method="GET",route="/readyz",status="200"}'), 1);
+    // The first test's unknown path and this one share the unmatched series.
+    assert.equal(sample(text, 'latchkey_http_requests_total{method="GET",route="unmatched",status="404"}'), 2);
+  });
+
   test('housekeeping sweeps and query timings are counted', async () => {
     metrics.observeSweep(await sweepExpired(store, Date.now() + 400 * 24 * 3600 * 1000));
     metrics.observeQuery({ level: 'query', queryDurationMillis: 3, query: { sql: 'select 1', parameters: [], query: {} as never, queryId: {} as never } } as never);
