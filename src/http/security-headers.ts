@@ -19,17 +19,18 @@ export function logoOrigin(logoUrl: string | undefined): string | undefined {
 }
 
 export function registerSecurityHeaders(app: FastifyInstance, options: { imageOrigins?: readonly string[] } = {}): void {
-  const headers: Record<string, string> = {
-    'x-content-type-options': 'nosniff',
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'content-security-policy': contentSecurityPolicy(options.imageOrigins),
-    'cross-origin-opener-policy': 'same-origin',
-  };
+  const policy = contentSecurityPolicy(options.imageOrigins);
   // A callback hook, not an async one: it runs on every request, and an async hook costs a promise and a microtask.
   // It also names the request (its id, as logged), which every response carries too: one hook, not two.
+  // One call per header, not reply.headers(object): Fastify's loop reads each value by a
+  // name that changes at every turn, through V8's generic lookup. About 600 instructions
+  // fewer per request under callgrind.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(headers);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('content-security-policy', policy);
+    reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('x-request-id', request.id);
     done();
   });
