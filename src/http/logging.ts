@@ -80,6 +80,30 @@ function jsonString(value: string): string {
   return PLAIN_JSON.test(value) ? `"${value}"` : JSON.stringify(value);
 }
 
+/**
+ * jsonString of the string it was last given, kept. A request line's method,
+ * address and id label are most often those of the line before: the method
+ * and the label the very same strings, the address its connection's. A
+ * comparison costs a fraction of the scan (about 440 instructions a string
+ * under callgrind).
+ */
+class LastQuoted {
+  private value: string | undefined;
+  private quoted = '';
+
+  of(value: string): string {
+    if (value !== this.value) {
+      this.quoted = jsonString(value);
+      this.value = value;
+    }
+    return this.quoted;
+  }
+}
+
+const quotedLabel = new LastQuoted();
+const quotedMethod = new LastQuoted();
+const quotedAddress = new LastQuoted();
+
 /** Where logs go: `stream` when given (tests read them back), else standard output. */
 export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
   return {
@@ -152,8 +176,8 @@ export function directStream(logger: FastifyBaseLogger): PinoLine[typeof symbol.
 export function completedLine(logger: FastifyBaseLogger, requestIdLabel: string, request: FastifyRequest, reply: FastifyReply): string {
   const line = logger as unknown as PinoLine;
   const address = request.ip;
-  const req = `{"method":${jsonString(request.method)},"url":${jsonString(redactUrl(request.url))}${address === undefined ? '' : `,"remoteAddress":${jsonString(address)}`}}`;
-  return `${line[symbol.lsCacheSym][INFO]}${line[symbol.timeSym]()}${line[symbol.chindingsSym]},${jsonString(requestIdLabel)}:${jsonString(request.id)},"req":${req},"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"${line[symbol.endSym]}`;
+  const req = `{"method":${quotedMethod.of(request.method)},"url":${jsonString(redactUrl(request.url))}${address === undefined ? '' : `,"remoteAddress":${quotedAddress.of(address)}`}}`;
+  return `${line[symbol.lsCacheSym][INFO]}${line[symbol.timeSym]()}${line[symbol.chindingsSym]},${quotedLabel.of(requestIdLabel)}:${jsonString(request.id)},"req":${req},"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"${line[symbol.endSym]}`;
 }
 
 /**
