@@ -43,9 +43,12 @@ test('a cached token is refused once it expires, or once its key is no longer pu
   const token = await issue(key);
   const cache = new VerifiedTokenCache();
   await verify(token, publishing(key), NOW + 1000, cache);
+  assert.equal(cache.has(token), true);
   const expired = await caught(() => verify(token, publishing(key), NOW + 3600_000, cache));
   assert.ok(expired instanceof InvalidToken);
   assert.equal(cache.get(token, NOW + 3600_000), undefined);
+  // Gone, not just refused: the entry found last is forgotten with it.
+  assert.equal(cache.has(token), false);
 
   const fresh = await issue(key, 'usr_grace');
   await verify(fresh, publishing(key), NOW + 1000, cache);
@@ -62,6 +65,38 @@ test('the cache is bounded: the oldest entry goes first', async () => {
   assert.equal(cache.get(tokens[1] as string, NOW + 1000)?.subject, 'b');
   assert.equal(cache.get(tokens[2] as string, NOW + 1000)?.subject, 'c');
   assert.throws(() => new VerifiedTokenCache(0), TypeError);
+});
+
+test('an entry found just before it is pushed out is not served after', async () => {
+  const key = await generateSigningKey(NOW);
+  const cache = new VerifiedTokenCache(2);
+  const [first, second, third] = (await Promise.all(['a', 'b', 'c'].map((subject) => issue(key, subject)))) as [string, string, string];
+  await verify(first, publishing(key), NOW + 1000, cache);
+  await verify(second, publishing(key), NOW + 1000, cache);
+  // Found last: the cache remembers this entry...
+  assert.equal(cache.get(first, NOW + 1000)?.subject, 'a');
+  // ...until a third token pushes it out.
+  await verify(third, publishing(key), NOW + 1000, cache);
+  assert.equal(cache.has(first), false);
+  assert.equal(cache.get(first, NOW + 1000), undefined);
+  assert.equal(cache.get(third, NOW + 1000)?.subject, 'c');
+});
+
+test('the same text in another string is found; another token of the same length is not', async () => {
+  const key = await generateSigningKey(NOW);
+  const cache = new VerifiedTokenCache();
+  const token = await issue(key, 'usr_ada');
+  const other = await issue(key, 'usr_bob');
+  assert.equal(other.length, token.length);
+  await verify(token, publishing(key), NOW + 1000, cache);
+  assert.equal(cache.get(token, NOW + 1000)?.subject, 'usr_ada');
+  // A copy built character by character is a string of its own with the same text.
+  const copy = [...token].join('');
+  assert.equal(cache.get(copy, NOW + 1000)?.subject, 'usr_ada');
+  assert.equal(cache.has(other), false);
+  assert.equal(cache.get(other, NOW + 1000), undefined);
+  // An opaque token (no dot) is never a hit.
+  assert.equal(cache.has('lkat_0123456789abcdef'), false);
 });
 
 test('a token that copies a cached token\'s signature is not served from the cache: it is checked in full and refused', async () => {
