@@ -9,17 +9,42 @@ export interface FormParams {
   repeated: string[];
 }
 
+/**
+ * Parses application/x-www-form-urlencoded text as the WHATWG URL Standard
+ * does (URLSearchParams). Text with nothing to decode (no "%", no "+", no
+ * lone surrogate) is split on "&" and "=" directly, which is all the
+ * standard's parser does to it: a token request's body is such a text, and
+ * URLSearchParams took some 11,000 instructions of a refresh under callgrind,
+ * most of it in its own parse and a decodeURIComponent of every value.
+ */
 export function parseFormEncoded(text: string): FormParams {
-  const params: Record<string, string> = Object.create(null);
-  const repeated: string[] = [];
-  for (const [name, value] of new URLSearchParams(text)) {
-    if (Object.hasOwn(params, name)) {
-      if (!repeated.includes(name)) repeated.push(name);
-    } else {
-      params[name] = value;
-    }
+  const form: FormParams = { params: Object.create(null), repeated: [] };
+  if (text.includes('%') || text.includes('+') || !text.isWellFormed()) {
+    for (const [name, value] of new URLSearchParams(text)) addParam(form, name, value);
+    return form;
   }
-  return { params, repeated };
+  // URLSearchParams drops one leading "?" of a string it is given.
+  let start = text.startsWith('?') ? 1 : 0;
+  while (start < text.length) {
+    let end = text.indexOf('&', start);
+    if (end === -1) end = text.length;
+    // Empty sequences ("&&") are skipped; a sequence without "=" is a name with an empty value.
+    if (end > start) {
+      const equals = text.indexOf('=', start);
+      if (equals === -1 || equals > end) addParam(form, text.slice(start, end), '');
+      else addParam(form, text.slice(start, equals), text.slice(equals + 1, end));
+    }
+    start = end + 1;
+  }
+  return form;
+}
+
+function addParam({ params, repeated }: FormParams, name: string, value: string): void {
+  if (Object.hasOwn(params, name)) {
+    if (!repeated.includes(name)) repeated.push(name);
+  } else {
+    params[name] = value;
+  }
 }
 
 /** The query string of a raw request URL. */

@@ -44,6 +44,36 @@ describe('parseFormEncoded', () => {
     assert.equal(({} as Record<string, unknown>).x, undefined);
   });
 
+  test('the same parameters as URLSearchParams, for texts with and without anything to decode', () => {
+    const asUrlSearchParams = (text: string) => {
+      const params: Record<string, string> = {};
+      const repeated: string[] = [];
+      for (const [name, value] of new URLSearchParams(text)) {
+        if (Object.hasOwn(params, name)) {
+          if (!repeated.includes(name)) repeated.push(name);
+        } else params[name] = value;
+      }
+      return { params, repeated };
+    };
+    const texts = ['', '?', '??a=1', '?a=1', 'a', 'a=', '=b', '=', '&&', 'a=b=c', '&a=1&', 'a=1&a=2&b&b=', 'a==', 'a&b=1&a', '&=&=x', 'é=ü', 'x=中', 'x=\ud800', 'a=%41', 'a=b+c'];
+    // And some thousands of short texts over the characters that matter, from a fixed seed.
+    const alphabet = ['a', 'b', '=', '&', '?', '%', '+', '4', '1', 'é', '中', '\ud800'];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed;
+    };
+    for (let count = 0; count < 5000; count++) {
+      let text = '';
+      for (let length = next() % 10; length > 0; length--) text += alphabet[next() % alphabet.length];
+      texts.push(text);
+    }
+    for (const text of texts) {
+      const { params, repeated } = parseFormEncoded(text);
+      assert.deepEqual({ params: { ...params }, repeated }, asUrlSearchParams(text), JSON.stringify(text));
+    }
+  });
+
   test('the empty string gives no parameters', () => {
     const { params, repeated } = parseFormEncoded('');
     assert.deepEqual(Object.keys(params), []);
