@@ -55,15 +55,15 @@ describe('parseFormEncoded', () => {
       }
       return { params, repeated };
     };
-    const texts = ['', '?', '??a=1', '?a=1', 'a', 'a=', '=b', '=', '&&', 'a=b=c', '&a=1&', 'a=1&a=2&b&b=', 'a==', 'a&b=1&a', '&=&=x', 'é=ü', 'x=中', 'x=\ud800', 'a=%41', 'a=b+c'];
-    // And some thousands of short texts over the characters that matter, from a fixed seed.
-    const alphabet = ['a', 'b', '=', '&', '?', '%', '+', '4', '1', 'é', '中', '\ud800'];
+    const texts = ['', '?', '??a=1', '?a=1', 'a', 'a=', '=b', '=', '&&', 'a=b=c', '&a=1&', 'a=1&a=2&b&b=', 'a==', 'a&b=1&a', '&=&=x', 'é=ü', 'x=中', 'x=\ud800', 'a=%41', 'a=b+c', 'a%3Db=c%26d', '%zz=1', 'a=%', 'a=%4', 'x=%C3%A9+%2B'];
+    // And thousands of short texts over the characters that matter, from a fixed seed.
+    const alphabet = ['a', 'b', '=', '&', '?', '%', '+', '4', '1', 'é', '中', '\ud800', '%41', '%2B', '%C3', '%A9', '%E4%B8%AD', '%ED%A0%80', '%C0%AF', '%zz', '%F0%9F%98%80'];
     let seed = 7;
     const next = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
       return seed;
     };
-    for (let count = 0; count < 5000; count++) {
+    for (let count = 0; count < 20_000; count++) {
       let text = '';
       for (let length = next() % 10; length > 0; length--) text += alphabet[next() % alphabet.length];
       texts.push(text);
