@@ -111,6 +111,11 @@ export interface VerifiedAccessToken {
   jti: string;
 }
 
+interface CacheEntry {
+  token: string;
+  verified: VerifiedAccessToken;
+}
+
 /**
  * JWT access tokens already verified, by their exact text: a token presented
  * again (a partner calls the API many times with one token) skips the ES256
@@ -118,11 +123,6 @@ export interface VerifiedAccessToken {
  * that depend on time or keys are repeated on every hit: expiry here, the
  * key's publication in verifyAccessToken. Bounded; the oldest entry goes first.
  */
-interface CacheEntry {
-  token: string;
-  verified: VerifiedAccessToken;
-}
-
 export class VerifiedTokenCache {
   /**
    * Keyed by the last characters of the token's signature (cacheKeyOf): a Map

@@ -1,3 +1,5 @@
+import { decodeFormComponent } from '../core/form-component.js';
+
 /**
  * Form and query parameters as the protocol endpoints see them: each name at
  * most once. RFC 6749 §3.1/§3.2: "Request and response parameters MUST NOT be
@@ -45,18 +47,12 @@ function splitForm(text: string): FormParams {
     // Empty sequences ("&&") are skipped; a sequence without "=" is a name with an empty value.
     if (end > start) {
       const equals = text.indexOf('=', start);
-      if (equals === -1 || equals > end) addParam(form, formDecoded(text.slice(start, end)), '');
-      else addParam(form, formDecoded(text.slice(start, equals)), formDecoded(text.slice(equals + 1, end)));
+      if (equals === -1 || equals > end) addParam(form, decodeFormComponent(text.slice(start, end)), '');
+      else addParam(form, decodeFormComponent(text.slice(start, equals)), decodeFormComponent(text.slice(equals + 1, end)));
     }
     start = end + 1;
   }
   return form;
-}
-
-/** A name or value decoded; throws URIError where only the standard's own decoding applies. */
-function formDecoded(raw: string): string {
-  if (!raw.includes('%')) return raw.includes('+') ? raw.replaceAll('+', ' ') : raw;
-  return decodeURIComponent(raw.replaceAll('+', ' '));
 }
 
 function addParam({ params, repeated }: FormParams, name: string, value: string): void {
