@@ -13,9 +13,9 @@ export interface FormParams {
 
 /**
  * Parses application/x-www-form-urlencoded text exactly as the WHATWG URL
- * Standard does (URLSearchParams), on a faster path where it can: URLSearchParams
- * took some 11,000 instructions of a token request under callgrind, half in
- * its own parse, half in a decodeURIComponent of every name and value.
+ * Standard does (URLSearchParams), on a faster path where it can: parsing a
+ * refresh's body with URLSearchParams took 8,300 instructions under callgrind,
+ * and an escaped value (a code exchange's redirect_uri) adds its decoding.
  *
  * The text is split on "&" and "=" here, and only a name or value with "%"
  * or "+" is decoded: "+" to a space, then decodeURIComponent. Where that
