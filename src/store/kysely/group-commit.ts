@@ -5,11 +5,24 @@
  * With synchronous=FULL every COMMIT waits for the disk (measured here: about
  * 1.2 ms for a token request's four writes) and better-sqlite3 waits on the
  * event loop's thread, so one commit per request caps a server near 800
- * token requests a second whatever the CPU. Each unit still runs alone, in
- * order, inside its own SAVEPOINT: a unit that throws is rolled back to it
- * and fails alone, the others commit. No unit's result is released before
- * the COMMIT has returned, so nothing is answered that a crash could lose.
- * PostgreSQL needs none of this: its backends already share WAL flushes.
+ * token requests a second whatever the CPU. Each unit still succeeds or
+ * fails alone: a unit that throws is rolled back and fails, the others
+ * commit. No unit's result is released before the COMMIT has returned, so
+ * nothing is answered that a crash could lose. PostgreSQL needs none of this:
+ * its backends already share WAL flushes.
+ *
+ * A unit is undone through a SAVEPOINT, and SQLite copies every page a
+ * savepoint's statements change, the first time each is changed, into its
+ * journal: 4 KiB and a malloc per page, some nine pages for a refresh's
+ * writes, which is a tenth of a refresh's instructions when each unit has a
+ * savepoint of its own (bench/ANALYSIS.md, twenty-first pass). So units that
+ * may run twice (`replayable`: they only read and write through their
+ * transaction, and nothing of a first run outlives a rollback) share one
+ * savepoint with the replayable units next to them. When one of those throws,
+ * the shared savepoint is rolled back and its units run again, each under a
+ * savepoint of its own, the one that threw included: the others succeed as
+ * they did, and the one that threw fails alone, as it would have. Any other
+ * unit runs once, under a savepoint of its own.
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
@@ -17,6 +30,7 @@ import type { ImmediateQueries } from './sqlite-driver.js';
 
 interface Unit<Tx> {
   work: (tx: Tx) => Promise<unknown>;
+  replayable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -24,7 +38,9 @@ interface Unit<Tx> {
 /** Enough to amortise a sync many times over while keeping one batch's latency short. */
 const MAX_BATCH = 256;
 
-// Compiled once: each unit runs two of them.
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+// Compiled once: each savepoint runs two of them.
 const SAVEPOINT = CompiledQuery.raw('savepoint unit');
 const RELEASE = CompiledQuery.raw('release savepoint unit');
 const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint unit');
@@ -40,10 +56,13 @@ export class GroupCommit<Tx> {
     private readonly immediate?: ImmediateQueries,
   ) {}
 
-  /** Runs `work` atomically in the next batch; settles once the batch is committed. */
-  run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` atomically in the next batch; settles once the batch is committed.
+   * `replayable`: `work` may run twice in its batch, its first run rolled back (above).
+   */
+  run<T>(work: (tx: Tx) => Promise<T>, replayable = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ work, replayable, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // setImmediate runs after the poll phase: every request read in this turn has queued its unit by then.
@@ -56,22 +75,45 @@ export class GroupCommit<Tx> {
     const units = this.pending.splice(0, MAX_BATCH);
     if (this.pending.length > 0) setImmediate(() => void this.flush());
     else this.scheduled = false;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const outcomes: Outcome[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
         const tx = this.bind(trx);
         const { immediate } = this;
         const savepointCommand = immediate ? (query: CompiledQuery) => immediate.run(query, true) : (query: CompiledQuery) => trx.executeQuery(query);
-        for (const unit of units) {
+        /** Runs units[index] under a savepoint of its own. */
+        const runAlone = async (index: number) => {
           await savepointCommand(SAVEPOINT);
           try {
-            const value = await unit.work(tx);
+            const value = await (units[index] as Unit<Tx>).work(tx);
             await savepointCommand(RELEASE);
-            outcomes.push({ ok: true, value });
+            outcomes[index] = { ok: true, value };
           } catch (error) {
             await savepointCommand(ROLLBACK_TO);
             await savepointCommand(RELEASE);
-            outcomes.push({ ok: false, error });
+            outcomes[index] = { ok: false, error };
+          }
+        };
+        let index = 0;
+        while (index < units.length) {
+          if (!(units[index] as Unit<Tx>).replayable) {
+            await runAlone(index++);
+            continue;
+          }
+          // The replayable units from here on, under one savepoint.
+          const first = index;
+          await savepointCommand(SAVEPOINT);
+          try {
+            for (; index < units.length && (units[index] as Unit<Tx>).replayable; index++) {
+              outcomes[index] = { ok: true, value: await (units[index] as Unit<Tx>).work(tx) };
+            }
+            await savepointCommand(RELEASE);
+          } catch {
+            // units[index] threw: undo them all, then run each again alone, it included.
+            await savepointCommand(ROLLBACK_TO);
+            await savepointCommand(RELEASE);
+            for (let again = first; again <= index; again++) await runAlone(again);
+            index++;
           }
         }
       });
@@ -81,7 +123,7 @@ export class GroupCommit<Tx> {
       return;
     }
     units.forEach((unit, index) => {
-      const outcome = outcomes[index] as (typeof outcomes)[number];
+      const outcome = outcomes[index] as Outcome;
       if (outcome.ok) unit.resolve(outcome.value);
       else unit.reject(outcome.error);
     });

@@ -172,11 +172,17 @@ export class KyselyStore implements Store {
     }
   }
 
-  /** Runs `work` in a transaction, with a store (and repositories) bound to it; in one already, in that one. */
-  async transaction<T>(work: (tx: KyselyStore) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a transaction, with a store (and repositories) bound to it; in one already, in that one.
+   * `replayable`: `work` only reads and writes through `tx`, so on SQLite it may run a second time
+   * after its first run is rolled back, and shares a savepoint with others of its kind (group-commit.ts).
+   */
+  async transaction<T>(work: (tx: KyselyStore) => Promise<T>, { replayable = false }: { replayable?: boolean } = {}): Promise<T> {
     if (this.db.isTransaction) return work(this);
     return this.afterCommit(() =>
-      this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.hooks, this.caches, this.immediate))),
+      this.groupCommit
+        ? this.groupCommit.run(work, replayable)
+        : this.db.transaction().execute((trx) => work(new KyselyStore(trx, this.dialect, this.hooks, this.caches, this.immediate))),
     );
   }
 

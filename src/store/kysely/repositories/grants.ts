@@ -53,7 +53,7 @@ export class KyselyGrantRepository extends KyselyRepository implements GrantRepo
       const known = spaced(live.scopes);
       if (grant.scopes.every((scope) => known.includes(scope))) return toAnyGrant(live) as MachineGrant;
     }
-    return this.store.transaction((tx) => tx.grants.createOrWidenMachineGrant(grant, now));
+    return this.store.transaction((tx) => tx.grants.createOrWidenMachineGrant(grant, now), { replayable: true });
   }
 
   private async findMachineGrant(clientId: string): Promise<Selectable<GrantsTable> | undefined> {

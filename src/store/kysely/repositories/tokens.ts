@@ -103,7 +103,7 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
 
   async saveIssue(issue: TokenIssue): Promise<IssueOutcome> {
     if (this.dialect === 'postgres') return saveIssueInOneStatement(this.db, issue);
-    return this.store.transaction((tx) => tx.tokens.writeIssue(issue));
+    return this.store.transaction((tx) => tx.tokens.writeIssue(issue), { replayable: true });
   }
 
   /**
