@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, type Driver, Kysely, type LogEvent, sql } from 'kysely';
+import { allWith, runWith } from '../../src/store/kysely/bind-values.js';
 import { rowObjects } from '../../src/store/kysely/row-objects.js';
 import type { Database } from '../../src/store/kysely/schema.js';
 import { KyselyStore } from '../../src/store/kysely/store.js';
@@ -96,6 +97,25 @@ test('rowObjects switches its statement to raw rows: better-sqlite3 no longer bu
     assert.deepStrictEqual(statement.all(), [[1, 'x']]);
     assert.deepStrictEqual(read([]), [{ id: 1, name: 'x' }]);
     assert.throws(() => rowObjects(db.prepare('create table t (x)')), TypeError);
+  } finally {
+    db.close();
+  }
+});
+
+test('values bind as they would in one array: each kind of value as itself; an array or plain object value refused, not read as a list', () => {
+  const db = new BetterSqlite3(':memory:');
+  try {
+    const select = db.prepare('select ? as a, ? as b, ? as c, ? as d, ? as e');
+    const values = ['text', 42, 1.5, null, Buffer.from([1, 2])];
+    assert.deepStrictEqual(allWith(select, values), [{ a: 'text', b: 42, c: 1.5, d: null, e: Buffer.from([1, 2]) }]);
+    db.exec('create table t (a, b)');
+    const insert = db.prepare('insert into t (a, b) values (?, ?)');
+    assert.equal(runWith(insert, ['x', 7n]).changes, 1);
+    assert.deepStrictEqual(db.prepare('select a, b from t').all(), [{ a: 'x', b: 7 }]);
+    // As separate arguments, [] and ['x', 'y'] would be read as the lists they are, and bind 'x' and 'y'.
+    const pair = db.prepare('select ? as a, ? as b');
+    assert.throws(() => allWith(pair, [[], ['x', 'y']]), TypeError);
+    assert.throws(() => runWith(insert, [{ a: 1 }, 'y']), TypeError);
   } finally {
     db.close();
   }

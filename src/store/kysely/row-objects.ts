@@ -11,6 +11,7 @@
  * code, with the shape V8 has already seen.
  */
 import type { Statement } from 'better-sqlite3';
+import { allWith } from './bind-values.js';
 
 export type RowReader = (parameters: readonly unknown[]) => unknown[];
 
@@ -24,13 +25,13 @@ export function rowObjects(statement: Statement): RowReader {
   if (!statement.reader) throw new TypeError('rowObjects takes a statement that returns rows');
   const names = statement.columns().map((column) => column.name);
   // "__proto__" in a literal sets the prototype rather than a key: keep better-sqlite3's own objects.
-  if (names.includes('__proto__')) return (parameters) => statement.all(parameters);
+  if (names.includes('__proto__')) return (parameters) => allWith(statement, parameters);
   // Column names are written as JSON string literals: any name, quotes and all, is one key.
   const fields = names.map((name, index) => `${JSON.stringify(name)}: row[${index}]`).join(', ');
   const build = new Function('row', `return { ${fields} };`) as (row: unknown[]) => unknown;
   statement.raw(true);
   return (parameters) => {
-    const rows = statement.all(parameters) as unknown[][];
+    const rows = allWith(statement, parameters) as unknown[][];
     const objects = new Array<unknown>(rows.length);
     for (let index = 0; index < rows.length; index++) objects[index] = build(rows[index] as unknown[]);
     return objects;

@@ -33,6 +33,7 @@ import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import BetterSqlite3 from 'better-sqlite3';
 import { type CompiledQuery, type DatabaseConnection, type Driver, type LogEvent, type QueryResult, SqliteDialect } from 'kysely';
+import { runWith } from './bind-values.js';
 import { type CachedDatabase, type CachedStatement, withStatementCache } from './statement-cache.js';
 
 class Mutex {
@@ -123,7 +124,7 @@ interface Handles {
 
 function result({ statement, rows }: CachedStatement, parameters: readonly unknown[]): QueryResult<unknown> {
   if (rows) return { rows: rows(parameters) };
-  const { changes, lastInsertRowid } = statement.run(parameters);
+  const { changes, lastInsertRowid } = runWith(statement, parameters);
   return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
 }
 
