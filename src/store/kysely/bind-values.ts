@@ -2,7 +2,9 @@
  * How a query's values reach better-sqlite3. Given them as one array, its
  * binder reads each element through V8's API (`v8::Object::Get`, some 420
  * instructions each under callgrind: 10,600 of a rotating refresh's 25
- * values); given them as separate arguments, it reads each directly.
+ * values); given them as separate arguments, it reads each directly. The
+ * spread call costs some of that back: a refresh is 5,800 instructions
+ * cheaper, a code exchange 5,300 (bench/ANALYSIS.md, twenty-first pass).
  *
  * As separate arguments, though, a value that is itself an array or a plain
  * object would be read as a list of values or as named ones, where as an
