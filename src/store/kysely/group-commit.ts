@@ -14,8 +14,9 @@
  * A unit is undone through a SAVEPOINT, and SQLite copies every page a
  * savepoint's statements change, the first time each is changed, into its
  * journal: 4 KiB and a malloc per page, some nine pages for a refresh's
- * writes, which is a tenth of a refresh's instructions when each unit has a
- * savepoint of its own (bench/ANALYSIS.md, twenty-first pass). So units that
+ * writes. With a savepoint per unit, that and the savepoints' own statements
+ * were 8% of a refresh's instructions at 16 connections (bench/ANALYSIS.md,
+ * twenty-first pass). So units that
  * may run twice (`replayable`: they only read and write through their
  * transaction, and nothing of a first run outlives a rollback) share one
  * savepoint with the replayable units next to them. When one of those throws,
