@@ -48,100 +48,71 @@ test('a transaction that throws in a shared batch is rolled back alone; the othe
   }
 });
 
-/** A store on a new file with a notes table, the SQL of each query it runs, and an insert of a note. */
-async function notesStore(dir: string) {
+/**
+ * Runs `body` with a store on a new file with a notes table, and: a replayable transaction
+ * that inserts a note (and then throws, if told to), counting its runs by note; the notes
+ * committed; the count of savepoints the store has opened.
+ */
+async function withNotes(
+  body: (notes: {
+    store: KyselyStore;
+    insert: (tx: KyselyStore, text: string) => Promise<unknown>;
+    replayable: (text: string, fails?: boolean) => Promise<string>;
+    runs: Map<string, number>;
+    committed: () => Promise<string[]>;
+    savepoints: () => number;
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-'));
   const queries: string[] = [];
   const store = openStore({ sqliteFile: join(dir, 'db.sqlite'), onQuery: (event) => queries.push(event.query.sql) });
-  await sql`create table notes (text text not null)`.execute(store.db);
-  const insert = (tx: KyselyStore, text: string) => sql`insert into notes (text) values (${text})`.execute(tx.db);
-  const notes = async () => (await sql<{ text: string }>`select text from notes order by rowid`.execute(store.db)).rows.map((row) => row.text);
-  const savepoints = () => queries.filter((query) => query === 'savepoint unit').length;
-  return { store, insert, notes, savepoints };
-}
-
-const messages = (outcomes: PromiseSettledResult<string>[]) =>
-  outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).message));
-
-test('replayable transactions in one batch share one savepoint', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-'));
-  const { store, insert, notes, savepoints } = await notesStore(dir);
   try {
-    const before = savepoints();
-    const outcomes = await Promise.allSettled(
-      ['a', 'b', 'c'].map((text) =>
-        store.transaction(
-          async (tx) => {
-            await insert(tx, text);
-            return text;
-          },
-          { replayable: true },
-        ),
-      ),
-    );
-    assert.deepEqual(messages(outcomes), ['a', 'b', 'c']);
-    assert.equal(savepoints() - before, 1);
-    assert.deepEqual(await notes(), ['a', 'b', 'c']);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a replayable transaction that throws is rolled back alone: those it shared a savepoint with run again and commit once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-'));
-  const { store, insert, notes } = await notesStore(dir);
-  try {
-    const runs = { first: 0, doomed: 0, third: 0 };
-    const outcomes = await Promise.allSettled([
+    await sql`create table notes (text text not null)`.execute(store.db);
+    const insert = (tx: KyselyStore, text: string) => sql`insert into notes (text) values (${text})`.execute(tx.db);
+    const runs = new Map<string, number>();
+    const replayable = (text: string, fails = false) =>
       store.transaction(
         async (tx) => {
-          runs.first++;
-          await insert(tx, 'first');
-          return 'first done';
-        },
-        { replayable: true },
-      ),
-      store.transaction(
-        async (tx) => {
-          runs.doomed++;
-          await insert(tx, 'doomed');
-          throw new Error('the second changes its mind');
-        },
-        { replayable: true },
-      ),
-      store.transaction(
-        async (tx) => {
-          runs.third++;
-          await insert(tx, 'third');
-          return 'third done';
-        },
-        { replayable: true },
-      ),
-    ]);
-    assert.deepEqual(messages(outcomes), ['first done', 'the second changes its mind', 'third done']);
-    assert.deepEqual(await notes(), ['first', 'third']);
-    // The first and the second ran under the shared savepoint, then each alone; the third, after them.
-    assert.deepEqual(runs, { first: 2, doomed: 2, third: 1 });
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a transaction that is not replayable runs once, between replayable ones that throw', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-'));
-  const { store, insert, notes } = await notesStore(dir);
-  try {
-    let onceRuns = 0;
-    const replayable = (text: string, fails: boolean) =>
-      store.transaction(
-        async (tx) => {
+          runs.set(text, (runs.get(text) ?? 0) + 1);
           await insert(tx, text);
           if (fails) throw new Error(`${text} fails`);
           return text;
         },
         { replayable: true },
       );
+    const committed = async () => (await sql<{ text: string }>`select text from notes order by rowid`.execute(store.db)).rows.map((row) => row.text);
+    const savepoints = () => queries.filter((query) => query === 'savepoint unit').length;
+    await body({ store, insert, replayable, runs, committed, savepoints });
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const messages = (outcomes: PromiseSettledResult<string>[]) =>
+  outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).message));
+
+test('replayable transactions in one batch share one savepoint', () =>
+  withNotes(async ({ replayable, committed, savepoints }) => {
+    const before = savepoints();
+    const outcomes = await Promise.allSettled([replayable('a'), replayable('b'), replayable('c')]);
+    assert.deepEqual(messages(outcomes), ['a', 'b', 'c']);
+    assert.equal(savepoints() - before, 1);
+    assert.deepEqual(await committed(), ['a', 'b', 'c']);
+  }));
+
+test('a replayable transaction that throws is rolled back alone: those it shared a savepoint with run again and commit once', () =>
+  withNotes(async ({ replayable, runs, committed }) => {
+    const outcomes = await Promise.allSettled([replayable('first'), replayable('doomed', true), replayable('third')]);
+    assert.deepEqual(messages(outcomes), ['first', 'doomed fails', 'third']);
+    assert.deepEqual(await committed(), ['first', 'third']);
+    // The first and the second ran under the shared savepoint, then each alone; the third, after them.
+    assert.deepEqual(Object.fromEntries(runs), { first: 2, doomed: 2, third: 1 });
+  }));
+
+test('a transaction that is not replayable runs once, between replayable ones that throw', () =>
+  withNotes(async ({ store, insert, replayable, committed }) => {
+    let onceRuns = 0;
     const outcomes = await Promise.allSettled([
       replayable('r1', true),
       store.transaction(async (tx) => {
@@ -149,18 +120,14 @@ test('a transaction that is not replayable runs once, between replayable ones th
         await insert(tx, 'once');
         return 'once';
       }),
-      replayable('r2', false),
+      replayable('r2'),
       replayable('r3', true),
-      replayable('r4', false),
+      replayable('r4'),
     ]);
     assert.deepEqual(messages(outcomes), ['r1 fails', 'once', 'r2', 'r3 fails', 'r4']);
     assert.equal(onceRuns, 1);
-    assert.deepEqual(await notes(), ['once', 'r2', 'r4']);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    assert.deepEqual(await committed(), ['once', 'r2', 'r4']);
+  }));
 
 test('a read outside a transaction sees what is committed, never a transaction in progress', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-group-'));
