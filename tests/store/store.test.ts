@@ -260,6 +260,33 @@ for (const dialect of await dialects()) {
         assert.equal(store.rotateRefreshToken, undefined);
         assert.equal(store.issueOnMachineGrant, undefined);
       });
+
+      test('token responses saved together share one savepoint; one that fails part-way fails alone, the others saved', async () => {
+        const { grant } = await connection();
+        const now = Date.now();
+        const queries: string[] = [];
+        const counted = await database.open({ onQuery: (event) => void queries.push(event.query.sql) });
+        try {
+          const savepoints = () => queries.filter((query) => query === 'savepoint unit').length;
+          const together = Array.from({ length: 4 }, (_, i) => issueOf(grant, `shared-${now}-${i}`, now));
+          const before = savepoints();
+          assert.deepEqual(await Promise.all(together.map((issue) => counted.saveIssue(issue))), ['saved', 'saved', 'saved', 'saved']);
+          assert.equal(savepoints() - before, 1);
+          // The third's new refresh token collides with a stored one: its last insert fails.
+          const batch = Array.from({ length: 4 }, (_, i) => issueOf(grant, `shared-failing-${now}-${i}`, now));
+          batch[2] = { ...(batch[2] as TokenIssue), refreshToken: together[0]?.refreshToken };
+          const outcomes = await Promise.allSettled(batch.map((issue) => counted.saveIssue(issue)));
+          assert.deepEqual(
+            outcomes.map((outcome) => outcome.status),
+            ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+          );
+          for (const [i, issue] of batch.entries()) {
+            assert.equal((await store.findAccessToken(issue.accessToken.tokenHash)) !== undefined, i !== 2, `access token ${i}`);
+          }
+        } finally {
+          await counted.close();
+        }
+      });
     } else {
       test('rotateRefreshToken: one statement finds a current token and writes what saveIssue would', async () => {
         const { client, grant, user, account } = await connection();

@@ -82,6 +82,10 @@ export class GroupCommit<Tx> {
         const tx = this.bind(trx);
         const { immediate } = this;
         const savepointCommand = immediate ? (query: CompiledQuery) => immediate.run(query, true) : (query: CompiledQuery) => trx.executeQuery(query);
+        const undo = async () => {
+          await savepointCommand(ROLLBACK_TO);
+          await savepointCommand(RELEASE);
+        };
         /** Runs units[index] under a savepoint of its own. */
         const runAlone = async (index: number) => {
           await savepointCommand(SAVEPOINT);
@@ -90,8 +94,7 @@ export class GroupCommit<Tx> {
             await savepointCommand(RELEASE);
             outcomes[index] = { ok: true, value };
           } catch (error) {
-            await savepointCommand(ROLLBACK_TO);
-            await savepointCommand(RELEASE);
+            await undo();
             outcomes[index] = { ok: false, error };
           }
         };
@@ -111,8 +114,7 @@ export class GroupCommit<Tx> {
             await savepointCommand(RELEASE);
           } catch {
             // units[index] threw: undo them all, then run each again alone, it included.
-            await savepointCommand(ROLLBACK_TO);
-            await savepointCommand(RELEASE);
+            await undo();
             for (let again = first; again <= index; again++) await runAlone(again);
             index++;
           }
