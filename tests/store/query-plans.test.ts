@@ -21,6 +21,14 @@ import { makeClient, makeUser, seedScopes } from '../support/fixtures.js';
  */
 const CONFIGURATION_TABLES = new Set(['signing_keys', 'scopes']);
 
+/**
+ * A batched lookup's own input (lookups.ts): the hashes of the requests it
+ * answers, at most MAX_BATCH, read on SQLite through `json_each` as the
+ * subquery `i`. Each is then found through an index, which a scan of its
+ * table would fail.
+ */
+const BATCH_INPUTS = new Set(['json_each', 'i']);
+
 /** The plan's lines (SQLite) or nodes (PostgreSQL) that read a whole table, by the table's name (or alias). */
 async function scans(store: KyselyStore, query: CompiledQuery): Promise<string[]> {
   if (store.dialect === 'sqlite') {
@@ -51,7 +59,7 @@ async function scans(store: KyselyStore, query: CompiledQuery): Promise<string[]
 async function tableScans(store: KyselyStore, statements: CompiledQuery[]): Promise<string[]> {
   const problems: string[] = [];
   for (const query of statements) {
-    const found = (await scans(store, query)).filter((table) => !CONFIGURATION_TABLES.has(table));
+    const found = (await scans(store, query)).filter((table) => !CONFIGURATION_TABLES.has(table) && !BATCH_INPUTS.has(table));
     if (found.length > 0) problems.push(`scan of ${found.join(', ')}: ${query.sql}`);
   }
   return problems;

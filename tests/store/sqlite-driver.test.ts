@@ -212,9 +212,9 @@ test("the store's prepared queries and group commit's savepoints take the immedi
     } as typeof executeQuery;
     events.length = 0;
     assert.equal(await store.findRefreshToken('no such token'), undefined);
-    assert.deepEqual(viaExecutor, [], "a prepared read skips Kysely's executor");
+    assert.deepEqual(viaExecutor, [], "a lookup by hash (its turn's, lookups.ts) skips Kysely's executor");
     assert.equal(events.length, 1, 'and is still measured');
-    assert.match(events[0]?.query.sql ?? '', /from "refresh_tokens"/);
+    assert.match(events[0]?.query.sql ?? '', /join "refresh_tokens"/);
 
     // Savepoints: a unit that throws is still rolled back alone.
     const outcomes = await Promise.allSettled([
@@ -230,7 +230,7 @@ test("the store's prepared queries and group commit's savepoints take the immedi
     // Without immediate queries (PostgreSQL's case), the same query goes through the executor.
     const plain = new KyselyStore(store.db as Kysely<Database>, 'sqlite');
     assert.equal(await plain.findRefreshToken('no such token'), undefined);
-    assert.equal(viaExecutor.filter((text) => /from "refresh_tokens"/.test(text)).length, 1);
+    assert.equal(viaExecutor.filter((text) => /join "refresh_tokens"/.test(text)).length, 1);
   } finally {
     Kysely.prototype.executeQuery = executeQuery;
     await store.close();

@@ -254,8 +254,76 @@ for (const dialect of await dialects()) {
       return tokenHash;
     }
 
+    /** A code of `grant` as given (by default: S256 challenge of `verifier`, a redirect URI), stored. */
+    async function storedCode(grant: { id: string; clientId: string }, label: string, now: number, state: Partial<AuthorizationCode> = {}): Promise<string> {
+      const codeHash = hashCredential(`code-${label}`);
+      await store.insertCode({
+        codeHash,
+        grantId: grant.id,
+        clientId: grant.clientId,
+        redirectUri: 'https://partner.example/cb',
+        scopes: ['profile', 'read'],
+        codeChallenge: s256(VERIFIER),
+        codeChallengeMethod: 'S256',
+        channel: 'default',
+        createdAt: now,
+        expiresAt: now + 60_000,
+        consumedAt: null,
+        ...state,
+      });
+      return codeHash;
+    }
+    const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+
+    test('lookups by hash at once share one statement per kind, each answered as if alone', async () => {
+      const { grant } = await connection();
+      const revoked = await connection();
+      const now = Date.now();
+      const accessOf = async (grantOf: { id: string; clientId: string }, label: string) => {
+        const tokenHash = hashCredential(`lookup-at-${label}-${now}`);
+        await store.insertAccessToken({ tokenHash, grantId: grantOf.id, clientId: grantOf.clientId, userId: null, accountId: null, scopes: ['profile'], createdAt: now, expiresAt: now + HOUR, revokedAt: null, signingKeyId: null });
+        return tokenHash;
+      };
+      const [live, other, ofRevoked] = await Promise.all([accessOf(grant, 'live'), accessOf(grant, 'other'), accessOf(revoked.grant, 'revoked')]);
+      await store.revokeGrant(revoked.grant.id, now + 1, 'test');
+      const unknown = hashCredential(`lookup-none-${now}`);
+      // PostgreSQL sends the first alone, the rest (one asked twice) come while it runs; SQLite, all at the turn's end.
+      const accessHashes = [live, other, ofRevoked, unknown, other];
+      const refreshHashes = await Promise.all([storedRefreshToken(grant, `lookup-a-${now}`, now), storedRefreshToken(grant, `lookup-b-${now}`, now, { rotatedAt: now })]);
+      const codeHashes = await Promise.all([storedCode(grant, `lookup-a-${now}`, now), storedCode(revoked.grant, `lookup-b-${now}`, now)]);
+      const expected = {
+        access: await Promise.all(accessHashes.map((hash) => store.tokens.findAccessToken(hash))),
+        refresh: await Promise.all([...refreshHashes, unknown].map((hash) => store.tokens.findRefreshToken(hash))),
+        codes: await Promise.all([...codeHashes, unknown].map((hash) => store.codes.findCode(hash))),
+      };
+      assert.equal(expected.access[2]?.revokedAt, now + 1, "the revoked grant's token reads revoked");
+      assert.equal(expected.access[3], undefined);
+      let statements = 0;
+      const counted = await database.open({ onQuery: () => void statements++ });
+      statements = 0;
+      const [access, refresh, codes] = await Promise.all([
+        Promise.all(accessHashes.map((hash) => counted.findAccessToken(hash))),
+        Promise.all([...refreshHashes, unknown].map((hash) => counted.findRefreshToken(hash))),
+        Promise.all([...codeHashes, unknown].map((hash) => counted.findCode(hash))),
+      ]);
+      if (dialect.name === 'sqlite') assert.equal(statements, 3, 'one statement of each kind');
+      else assert.equal(statements, 6, 'of each kind, the lead alone, then the others in one statement');
+      assert.deepEqual({ access, refresh, codes }, expected);
+    });
+
+    test("a store bound to a transaction looks up in it, and sees the transaction's own writes", async () => {
+      const { grant } = await connection();
+      const now = Date.now();
+      const tokenHash = hashCredential(`in-transaction-${now}`);
+      const found = await store.transaction(async (tx) => {
+        await tx.insertAccessToken({ tokenHash, grantId: grant.id, clientId: grant.clientId, userId: null, accountId: null, scopes: [], createdAt: now, expiresAt: now + HOUR, revokedAt: null, signingKeyId: null });
+        return tx.findAccessToken(tokenHash);
+      });
+      assert.equal(found?.tokenHash, tokenHash);
+    });
+
     if (dialect.name === 'sqlite') {
-      test('SQLite has no one step: its lookups cost no round trip, and the core runs them and saveIssue apart', () => {
+      test('SQLite has no one step: its statements cost no round trip, and the core runs its lookups and saveIssue apart', () => {
         assert.equal(store.exchangeCode, undefined);
         assert.equal(store.rotateRefreshToken, undefined);
         assert.equal(store.issueOnMachineGrant, undefined);
@@ -356,27 +424,6 @@ for (const dialect of await dialects()) {
         }
         assert.equal((await store.findGrant(grant.id))?.lastUsedAt, grant.lastUsedAt, "no use recorded");
       });
-
-      /** A code of `grant` as given (by default: S256 challenge of `verifier`, a redirect URI), stored. */
-      async function storedCode(grant: { id: string; clientId: string }, label: string, now: number, state: Partial<AuthorizationCode> = {}): Promise<string> {
-        const codeHash = hashCredential(`code-${label}`);
-        await store.insertCode({
-          codeHash,
-          grantId: grant.id,
-          clientId: grant.clientId,
-          redirectUri: 'https://partner.example/cb',
-          scopes: ['profile', 'read'],
-          codeChallenge: s256(VERIFIER),
-          codeChallengeMethod: 'S256',
-          channel: 'default',
-          createdAt: now,
-          expiresAt: now + 60_000,
-          consumedAt: null,
-          ...state,
-        });
-        return codeHash;
-      }
-      const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 
       /** The one step's input: the code presented by `clientId` with the default's redirect URI and verifier. */
       function exchangeOf(presented: string, clientId: string, label: string, now: number, overrides: Partial<CodeExchange> = {}): CodeExchange {
@@ -580,52 +627,6 @@ for (const dialect of await dialects()) {
         assert.equal((outcomes[2] as { code?: string }).code, '23505', "the second meets its own error");
         assert.equal((await store.findCode(codes[2] as string))?.record.consumedAt, null, 'its code not spent');
         assert.equal(await store.findRefreshToken(clash.refreshToken?.tokenHash as string), undefined, 'its refresh token not written');
-      });
-
-      test('lookups by hash at once share one statement per kind, each answered as if alone', async () => {
-        const { grant } = await connection();
-        const revoked = await connection();
-        const now = Date.now();
-        const accessOf = async (grantOf: { id: string; clientId: string }, label: string) => {
-          const tokenHash = hashCredential(`lookup-at-${label}-${now}`);
-          await store.insertAccessToken({ tokenHash, grantId: grantOf.id, clientId: grantOf.clientId, userId: null, accountId: null, scopes: ['profile'], createdAt: now, expiresAt: now + HOUR, revokedAt: null, signingKeyId: null });
-          return tokenHash;
-        };
-        const [live, other, ofRevoked] = await Promise.all([accessOf(grant, 'live'), accessOf(grant, 'other'), accessOf(revoked.grant, 'revoked')]);
-        await store.revokeGrant(revoked.grant.id, now + 1, 'test');
-        const unknown = hashCredential(`lookup-none-${now}`);
-        // The first is sent alone; the rest (one asked twice) come while it runs.
-        const accessHashes = [live, other, ofRevoked, unknown, other];
-        const refreshHashes = await Promise.all([storedRefreshToken(grant, `lookup-a-${now}`, now), storedRefreshToken(grant, `lookup-b-${now}`, now, { rotatedAt: now })]);
-        const codeHashes = await Promise.all([storedCode(grant, `lookup-a-${now}`, now), storedCode(revoked.grant, `lookup-b-${now}`, now)]);
-        const expected = {
-          access: await Promise.all(accessHashes.map((hash) => store.tokens.findAccessToken(hash))),
-          refresh: await Promise.all([...refreshHashes, unknown].map((hash) => store.tokens.findRefreshToken(hash))),
-          codes: await Promise.all([...codeHashes, unknown].map((hash) => store.codes.findCode(hash))),
-        };
-        assert.equal(expected.access[2]?.revokedAt, now + 1, "the revoked grant's token reads revoked");
-        assert.equal(expected.access[3], undefined);
-        let statements = 0;
-        const counted = await database.open({ onQuery: () => void statements++ });
-        statements = 0;
-        const [access, refresh, codes] = await Promise.all([
-          Promise.all(accessHashes.map((hash) => counted.findAccessToken(hash))),
-          Promise.all([...refreshHashes, unknown].map((hash) => counted.findRefreshToken(hash))),
-          Promise.all([...codeHashes, unknown].map((hash) => counted.findCode(hash))),
-        ]);
-        assert.equal(statements, 6, 'of each kind, the lead alone, then the others in one statement');
-        assert.deepEqual({ access, refresh, codes }, expected);
-      });
-
-      test("a store bound to a transaction looks up in it, and sees the transaction's own writes", async () => {
-        const { grant } = await connection();
-        const now = Date.now();
-        const tokenHash = hashCredential(`in-transaction-${now}`);
-        const found = await store.transaction(async (tx) => {
-          await tx.insertAccessToken({ tokenHash, grantId: grant.id, clientId: grant.clientId, userId: null, accountId: null, scopes: [], createdAt: now, expiresAt: now + HOUR, revokedAt: null, signingKeyId: null });
-          return tx.findAccessToken(tokenHash);
-        });
-        assert.equal(found?.tokenHash, tokenHash);
       });
 
       test('an exchange waiting on a locked grant does not hold back the exchanges behind it', async () => {

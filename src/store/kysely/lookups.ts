@@ -1,28 +1,38 @@
 /**
- * Lookups by hash that arrive together, answered by one statement
- * (PostgreSQL): the access token of a bearer check or an introspection, a
- * refresh token, a code. Sent one by one, each lookup pays PostgreSQL's fixed
- * work per statement (a round trip, its backend's wake-up, the executor's
- * set-up) and this process's (node-postgres's messages, a socket write and
- * read, the pool); in a batch, once for all (statement-batch.ts sends them).
+ * Lookups by hash that arrive together, answered by one statement: the access
+ * token of a bearer check or an introspection, a refresh token, a code.
+ *
+ * - PostgreSQL: sent one by one, each lookup pays PostgreSQL's fixed work per
+ *   statement (a round trip, its backend's wake-up, the executor's set-up) and
+ *   this process's (node-postgres's messages, a socket write and read, the
+ *   pool); in a batch, once for all (statement-batch.ts sends them).
+ * - SQLite: a statement outside a transaction is a read transaction of its
+ *   own, and starting one takes the WAL's shared-memory read lock and gives
+ *   it back: two `fcntl` system calls and an `fstat`. On the benchmark's
+ *   virtual machine a system call costs far more than its own few
+ *   microseconds (the instructions after it run slower too): the lookups of
+ *   one turn of the event loop in one statement served bearer checks at
+ *   46-67 µs of CPU each where one statement each took 71-140 µs, with the
+ *   same instructions counted (bench/ANALYSIS.md, twenty-second pass;
+ *   turn-batch.ts sends them).
  *
  * The input is a json array of hashes read through a LIMIT of MAX_BATCH, as
  * the one-step statements' input is, and for the same reason: PostgreSQL then
  * keeps one generic plan for every batch size. Measured with 20,000 batches of
  * 1 to 8 hashes: `= ANY($1::text[])` and `unnest($1::text[]) LIMIT 16` were
  * planned anew on every execution (20,000 custom plans), this input once
- * (bench/ANALYSIS.md, sixteenth pass).
+ * (bench/ANALYSIS.md, sixteenth pass). SQLite's statement, one text for every
+ * batch size, is prepared once too (statement-cache.ts).
  */
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery } from 'kysely';
+import type { Dialect } from './migrations/index.js';
 import { MAX_BATCH } from './one-step.js';
 import { registerPreparedText } from './pg-prepared.js';
-import type { Database } from './schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import { executeOn, type QueryTarget } from './prepared.js';
 
 export interface HashLookup<Row> {
-  /** The statement: rows whose key is one of $1's hashes. */
-  readonly text: string;
+  /** The statement, in each dialect: rows whose key is one of its one parameter's hashes. */
+  readonly text: Readonly<Record<Dialect, string>>;
   /** A row's hash, to answer each request by its own. */
   readonly keyOf: (row: Row) => string;
 }
@@ -32,16 +42,20 @@ export interface HashLookup<Row> {
  * with its grant's columns (`grantColumns`, naming the grant `g`).
  */
 export function hashLookup<Row>(table: string, key: string, grantColumns: string, keyOf: (row: Row) => string): HashLookup<Row> {
-  const text = `select "t".*, ${grantColumns} from (select value from json_array_elements_text($1::json) limit ${MAX_BATCH}) as "i" join "${table}" as "t" on "t"."${key}" = "i"."value" join "grants" as "g" on "g"."id" = "t"."grant_id"`;
-  registerPreparedText(text);
+  const rows = `join "${table}" as "t" on "t"."${key}" = "i"."value" join "grants" as "g" on "g"."id" = "t"."grant_id"`;
+  const text = {
+    postgres: `select "t".*, ${grantColumns} from (select value from json_array_elements_text($1::json) limit ${MAX_BATCH}) as "i" ${rows}`,
+    sqlite: `select "t".*, ${grantColumns} from (select value from json_each(?) limit ${MAX_BATCH}) as "i" ${rows}`,
+  };
+  registerPreparedText(text.postgres);
   return { text, keyOf };
 }
 
 /** Each hash's row, in the order of `hashes` (undefined: none); a hash asked twice is looked up once. */
-export async function findByHashes<Row>(db: Db, lookup: HashLookup<Row>, hashes: string[]): Promise<(Row | undefined)[]> {
+export async function findByHashes<Row>(target: QueryTarget, lookup: HashLookup<Row>, hashes: string[]): Promise<(Row | undefined)[]> {
   if (hashes.length > MAX_BATCH) throw new TypeError(`a lookup takes at most ${MAX_BATCH} hashes`);
   const distinct = hashes.length === 1 ? hashes : [...new Set(hashes)];
-  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(lookup.text, [JSON.stringify(distinct)]));
+  const { rows } = await executeOn<Row>(target, CompiledQuery.raw(lookup.text[target.dialect], [JSON.stringify(distinct)]));
   if (hashes.length === 1) return [rows[0]];
   const byHash = new Map<string, Row>();
   for (const row of rows) byHash.set(lookup.keyOf(row), row);

@@ -34,7 +34,8 @@ export interface PreparedQuery<Row, Args extends unknown[]> {
 export function prepared<Row, Args extends unknown[]>(arity: Args['length'], build: (db: Db, ...args: Args) => Compilable<Row>): PreparedQuery<Row, Args> {
   const byDialect = new Map<Dialect, { compiled: CompiledQuery<Row>; slots: Array<number | undefined> }>();
   return {
-    execute({ db, dialect, immediate }, ...args) {
+    execute(target, ...args) {
+      const { db, dialect } = target;
       let entry = byDialect.get(dialect);
       if (entry === undefined) {
         const placeholders = Array.from({ length: arity }, (_, index) => new Placeholder(index)) as unknown as Args;
@@ -56,18 +57,22 @@ export function prepared<Row, Args extends unknown[]>(arity: Args['length'], bui
         const slot = slots[index];
         if (slot !== undefined) parameters[index] = args[slot];
       }
-      const query: CompiledQuery<Row> = { query: compiled.query, queryId: compiled.queryId, sql: compiled.sql, parameters };
-      if (immediate !== undefined) {
-        try {
-          const outcome = immediate.run(query, db.isTransaction);
-          if (outcome !== undefined) return Promise.resolve(outcome as QueryResult<Row>);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      }
-      return db.executeQuery<Row>(query);
+      return executeOn(target, { query: compiled.query, queryId: compiled.queryId, sql: compiled.sql, parameters });
     },
   };
+}
+
+/** Runs a compiled query on `target`: on SQLite at once where it need not wait, else through Kysely's executor. */
+export function executeOn<Row>({ db, immediate }: QueryTarget, query: CompiledQuery<Row>): Promise<QueryResult<Row>> {
+  if (immediate !== undefined) {
+    try {
+      const outcome = immediate.run(query, db.isTransaction);
+      if (outcome !== undefined) return Promise.resolve(outcome as QueryResult<Row>);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  return db.executeQuery<Row>(query);
 }
 
 /** An INSERT of one row into `table` with exactly `columns`, prepared like the queries above. */

@@ -47,6 +47,7 @@ import { MAX_BATCH } from './one-step.js';
 import { type BatchStatement, StatementBatch } from './statement-batch.js';
 import type { Database } from './schema.js';
 import type { ImmediateQueries } from './sqlite-driver.js';
+import { TurnBatch } from './turn-batch.js';
 
 /**
  * What the process around a store may observe (metrics): every audit event as it
@@ -84,11 +85,11 @@ const ONE_STEP_BATCHES = {
  */
 const LOOKUP_BATCHES = ONE_STEP_BATCHES;
 
-/** PostgreSQL's lookups by hash, shared by the requests that arrive together (lookups.ts). */
+/** Lookups by hash, shared by the requests that arrive together (lookups.ts). */
 interface HashLookups {
-  accessTokens: StatementBatch<string, AccessToken>;
-  refreshTokens: StatementBatch<string, WithGrant<RefreshToken>>;
-  codes: StatementBatch<string, WithGrant<AuthorizationCode>>;
+  accessTokens: Pick<StatementBatch<string, AccessToken>, 'run'>;
+  refreshTokens: Pick<StatementBatch<string, WithGrant<RefreshToken>>, 'run'>;
+  codes: Pick<StatementBatch<string, WithGrant<AuthorizationCode>>, 'run'>;
 }
 
 /** The readiness check's question, compiled once. */
@@ -100,7 +101,7 @@ const NOTIFY_CHANGE = sql`select pg_notify(${CHANGES_CHANNEL}, '')`;
 export class KyselyStore implements Store {
   /** SQLite's transactions, batched into shared commits (see group-commit.ts). */
   private readonly groupCommit: GroupCommit<KyselyStore> | undefined;
-  /** PostgreSQL's lookups by hash, outside a transaction (in one, each reads in it). */
+  /** Lookups by hash, outside a transaction (in one, each reads in it). */
   private readonly lookups: HashLookups | undefined;
 
   readonly clients: KyselyClientRepository;
@@ -162,13 +163,16 @@ export class KyselyStore implements Store {
       this.exchangeCode = batched((exchanges) => this.codes.exchangeInOneStatement(exchanges));
       this.rotateRefreshToken = batched((rotations) => this.tokens.rotateInOneStatement(rotations));
       this.issueOnMachineGrant = batched((issues) => this.tokens.issueOnMachineGrantsInOneStatement(issues));
-      if (!db.isTransaction) {
-        this.lookups = {
-          accessTokens: new StatementBatch((hashes) => this.tokens.findAccessTokens(hashes), LOOKUP_BATCHES),
-          refreshTokens: new StatementBatch((hashes) => this.tokens.findRefreshTokens(hashes), LOOKUP_BATCHES),
-          codes: new StatementBatch((hashes) => this.codes.findCodes(hashes), LOOKUP_BATCHES),
-        };
-      }
+    }
+    if (!db.isTransaction) {
+      // PostgreSQL's batches form while a statement is out; SQLite's over a turn of the event loop.
+      const shared = <Answer>(statement: BatchStatement<string, Answer>) =>
+        dialect === 'postgres' ? new StatementBatch(statement, LOOKUP_BATCHES) : new TurnBatch(statement, MAX_BATCH);
+      this.lookups = {
+        accessTokens: shared((hashes) => this.tokens.findAccessTokens(hashes)),
+        refreshTokens: shared((hashes) => this.tokens.findRefreshTokens(hashes)),
+        codes: shared((hashes) => this.codes.findCodes(hashes)),
+      };
     }
   }
 

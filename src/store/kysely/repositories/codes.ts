@@ -41,9 +41,9 @@ export class KyselyCodeRepository extends KyselyRepository implements CodeReposi
     return row && codeWithGrant(row);
   }
 
-  /** findCode of a batch of requests, in one statement (PostgreSQL: lookups.ts). */
+  /** findCode of a batch of requests, in one statement (lookups.ts). */
   async findCodes(codeHashes: string[]): Promise<(WithGrant<AuthorizationCode> | undefined)[]> {
-    const rows = await findByHashes(this.db, CODES_BY_HASH, codeHashes);
+    const rows = await findByHashes(this.store, CODES_BY_HASH, codeHashes);
     return rows.map((row) => row && codeWithGrant(row));
   }
 

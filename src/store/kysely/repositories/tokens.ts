@@ -148,9 +148,9 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
     return row && accessTokenWithGrant(row);
   }
 
-  /** findAccessToken of a batch of requests, in one statement (PostgreSQL: lookups.ts). */
+  /** findAccessToken of a batch of requests, in one statement (lookups.ts). */
   async findAccessTokens(tokenHashes: string[]): Promise<(AccessToken | undefined)[]> {
-    const rows = await findByHashes(this.db, ACCESS_TOKENS_BY_HASH, tokenHashes);
+    const rows = await findByHashes(this.store, ACCESS_TOKENS_BY_HASH, tokenHashes);
     return rows.map((row) => row && accessTokenWithGrant(row));
   }
 
@@ -159,9 +159,9 @@ export class KyselyTokenRepository extends KyselyRepository implements TokenRepo
     return row && refreshTokenWithGrant(row);
   }
 
-  /** findRefreshToken of a batch of requests, in one statement (PostgreSQL: lookups.ts). */
+  /** findRefreshToken of a batch of requests, in one statement (lookups.ts). */
   async findRefreshTokens(tokenHashes: string[]): Promise<(WithGrant<RefreshToken> | undefined)[]> {
-    const rows = await findByHashes(this.db, REFRESH_TOKENS_BY_HASH, tokenHashes);
+    const rows = await findByHashes(this.store, REFRESH_TOKENS_BY_HASH, tokenHashes);
     return rows.map((row) => row && refreshTokenWithGrant(row));
   }
 
