@@ -8,13 +8,14 @@
  *   pool); in a batch, once for all (statement-batch.ts sends them).
  * - SQLite: a statement outside a transaction is a read transaction of its
  *   own, and starting one takes the WAL's shared-memory read lock and gives
- *   it back: two `fcntl` system calls and an `fstat`. On the benchmark's
- *   virtual machine a system call costs far more than its own few
- *   microseconds (the instructions after it run slower too): the lookups of
- *   one turn of the event loop in one statement served bearer checks at
- *   46-67 µs of CPU each where one statement each took 71-140 µs, with the
- *   same instructions counted (bench/ANALYSIS.md, twenty-second pass;
- *   turn-batch.ts sends them).
+ *   it back (two `fcntl` calls and an `fstat`). On the benchmark's virtual
+ *   machine system calls cost far more than their instructions: with each
+ *   turn's lookups in one statement (turn-batch.ts), a bearer check took 47
+ *   and 48 µs of CPU where one statement each took 77 and 75 (alternated
+ *   runs), though callgrind counted 2% fewer instructions. Writing a turn's
+ *   responses together, which the batch also does, explains little of it:
+ *   one statement each with the response held to the turn's end took 69 to
+ *   120 µs against the batch's 48 to 89 (bench/ANALYSIS.md, twenty-second pass).
  *
  * The input is a json array of hashes read through a LIMIT of MAX_BATCH, as
  * the one-step statements' input is, and for the same reason: PostgreSQL then
