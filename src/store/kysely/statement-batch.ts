@@ -40,7 +40,8 @@ export interface StatementBatchOptions {
   rolledBack(error: unknown): boolean;
 }
 
-interface Waiting<Input, Answer> {
+/** A request waiting for its statement's answer (also turn-batch.ts's). */
+export interface Waiting<Input, Answer> {
   input: Input;
   resolve(answer: Answer | undefined): void;
   reject(error: unknown): void;

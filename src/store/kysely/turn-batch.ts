@@ -13,13 +13,7 @@
  * A statement that fails fails each of its lookups: a read writes nothing,
  * and its inputs (hashes) cannot make it fail one by one.
  */
-import type { BatchStatement } from './statement-batch.js';
-
-interface Waiting<Input, Answer> {
-  input: Input;
-  resolve(answer: Answer | undefined): void;
-  reject(error: unknown): void;
-}
+import type { BatchStatement, Waiting } from './statement-batch.js';
 
 export class TurnBatch<Input, Answer> {
   private waiting: Waiting<Input, Answer>[] = [];
