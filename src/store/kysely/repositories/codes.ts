@@ -9,7 +9,7 @@ import { codeWithGrant, GRANT_AS_G, type WithGrantColumns } from '../rows.js';
 import type { AuthorizationCodesTable } from '../schema.js';
 import { KyselyRepository } from './repository.js';
 
-/** The token endpoint's lookup, compiled once (prepared.ts). */
+/** A code's lookup in a store bound to a transaction, compiled once (prepared.ts); outside one, codes go in batches (findCodes). */
 const FIND_CODE = prepared(1, (db, hash: string) =>
   db.selectFrom('authorization_codes as c').innerJoin('grants as g', 'g.id', 'c.grant_id').selectAll('c').select(GRANT_AS_G).where('c.code_hash', '=', hash),
 );

@@ -61,9 +61,11 @@ const HOT = {
       .where('consumed_at', 'is', null)
       .where(({ exists }) => exists(liveGrant(db, grantId))),
   ),
+  /** One token at a time: a store bound to a transaction's lookups; outside one they go in batches (findAccessTokens). */
   findAccessToken: prepared(1, (db, hash: string) =>
     db.selectFrom('access_tokens as t').innerJoin('grants as g', 'g.id', 't.grant_id').selectAll('t').select('g.revoked_at as g_revoked_at').where('t.token_hash', '=', hash),
   ),
+  /** As findAccessToken: in a transaction; outside one, findRefreshTokens. */
   findRefreshToken: prepared(1, (db, hash: string) =>
     db.selectFrom('refresh_tokens as t').innerJoin('grants as g', 'g.id', 't.grant_id').selectAll('t').select(GRANT_AS_G).where('t.token_hash', '=', hash),
   ),
