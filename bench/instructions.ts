@@ -20,6 +20,7 @@
  * through bench/jit-symbols.mjs (ANALYSIS.md, thirteenth pass).
  *
  * Usage: node --import tsx bench/instructions.ts [--targets latchkey-sqlite,fastify]
+ *          (targets: latchkey-sqlite, latchkey-postgres and the peers of PEERS below)
  *          [--scenarios bearer_jwt,healthz,get] [--warmup 25000] [--count 1000]
  *          [--concurrency 4] [--keep DIR]
  * Scenarios are the benchmark's (client_credentials, refresh, code, bearer_opaque,
@@ -126,16 +127,24 @@ function totalInstructions(dir: string, pid: number): number {
   return total;
 }
 
+/** The peers' servers (bench/servers/), by target name; any other target is Latchkey. */
+const PEERS: Record<string, string> = {
+  fastify: 'fastify-ceiling.mjs',
+  'oidc-provider': 'oidc-provider.mjs',
+  'oauth2-server': 'oauth2-server.mjs',
+  'durable-floor': 'durable-floor.mjs',
+};
+
 async function measure(targetName: string, scenario: string): Promise<{ perRequest: number; opened: number }> {
   const dir = flags.keep ?? mkdtempSync(join(tmpdir(), 'latchkey-callgrind-'));
   mkdirSync(dir, { recursive: true });
   // Counting starts off (--instr-atstart=no) and is switched on around the counted requests only.
   const launcher = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/callgrind.out.%p`, `--log-file=${dir}/valgrind.%p.log`];
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const target: BenchServer & { setup?(): Promise<void>; destroy?(): Promise<void> } =
-    targetName === 'fastify'
-      ? new PeerServer('fastify', 'fastify-ceiling.mjs', { cpu: CPUS.server, launcher })
-      : new LatchkeyTarget(targetName === 'latchkey-postgres' ? 'postgres' : 'sqlite', { cpu: CPUS.server, launcher });
+  const peer = PEERS[targetName];
+  const target: BenchServer & { setup?(): Promise<void>; destroy?(): Promise<void> } = peer
+    ? new PeerServer(targetName, peer, { cpu: CPUS.server, launcher })
+    : new LatchkeyTarget(targetName === 'latchkey-postgres' ? 'postgres' : 'sqlite', { cpu: CPUS.server, launcher });
   try {
     await target.setup?.();
     await target.start();

@@ -1,9 +1,12 @@
 /**
- * `npm run bench`: Latchkey side by side with oidc-provider, @node-oauth/oauth2-server
- * and a bare Fastify ceiling, then memory, growth with data and sign-in cost.
+ * `npm run bench`: Latchkey side by side with oidc-provider, @node-oauth/oauth2-server,
+ * a bare Fastify ceiling and the durable floor (servers/durable-floor.mjs), then
+ * memory, growth with data and sign-in cost.
  *
  *   npm run bench                          every section, 3 rounds of 10 s
  *   npm run bench -- --sections compare    only some: compare, memory, scale, signin
+ *   npm run bench -- --sections compare --servers latchkey-sqlite,oidc-provider --scenarios refresh
+ *                                          only some servers and scenarios
  *   npm run bench -- --write               also write bench/RESULTS.md
  *   npm run bench -- --smoke               one short round of everything (the CI smoke test)
  *   npm run bench -- --profile DIR         write Latchkey's V8 CPU profiles to DIR (see bench/profile.mjs)
@@ -21,7 +24,7 @@ import pg from 'pg';
 import { type BenchServer, CPUS, type LoadResult, median, PeerServer, residentBytes } from './common.js';
 import { LatchkeyTarget } from './latchkey.js';
 import { Measurer } from './measurer.js';
-import { comparisonTable, comparisonVerdicts, growthVerdict, mebibytes, number, type Row, type Summary, summarise, type Verdict, verdictTable } from './report.js';
+import { comparisonTable, comparisonVerdicts, FLOOR, growthVerdict, mebibytes, number, type Row, type Summary, summarise, type Verdict, verdictTable } from './report.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -104,6 +107,8 @@ async function compare(withPostgres: boolean): Promise<{ summaries: Summary[]; v
     new PeerServer('oidc-provider', 'oidc-provider.mjs', { cpu: CPUS.server }),
     new PeerServer('oauth2-server', 'oauth2-server.mjs', { cpu: CPUS.server }),
     new PeerServer('fastify', 'fastify-ceiling.mjs', { cpu: CPUS.server }),
+    // The least a durable server on this stack can do (ANALYSIS.md, twenty-third pass): the targets' verdicts read it too.
+    new PeerServer(FLOOR, 'durable-floor.mjs', { cpu: CPUS.server }),
   ];
   const servers = candidates.filter((server) => !serverFilter || serverFilter.has(server.name));
   const measurer = newMeasurer();
@@ -401,6 +406,12 @@ async function main(): Promise<void> {
   }
   raw.verdicts = verdicts;
   out.push('## Targets', '', verdictTable(verdicts), '');
+  if (verdicts.some((verdict) => verdict.floor)) {
+    out.push(
+      `The durable floor: the same ratio for ${FLOOR} (bench/servers/durable-floor.mjs), which answers the same requests doing only what a durable token server on this stack cannot skip: Fastify, the security headers and an access-log line, the client's secret checked, every token and spend written to SQLite in Latchkey's schema, and each answer sent after its fsync. A target the floor does not reach, this stack cannot reach on this machine.`,
+      '',
+    );
+  }
   const report = out.join('\n');
   process.stdout.write(`${report}\n`);
   if (flags.write) writeFileSync(new URL('./RESULTS.md', import.meta.url), report);

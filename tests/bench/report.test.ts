@@ -1,12 +1,12 @@
 /**
- * The growth verdict (bench/report.ts): the two sizes are measured in turn,
+ * The verdicts of bench/report.ts. The growth verdict: the two sizes are measured in turn,
  * round by round, and the verdict reads each round's own change, so that the
  * machine's drift between rounds falls on both sides of a pair.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { LoadResult } from '../../bench/common.js';
-import { growthVerdict, type Row, roundByRoundChange, summarise } from '../../bench/report.js';
+import { comparisonVerdicts, FLOOR, growthVerdict, type Row, roundByRoundChange, type Summary, summarise, verdictTable } from '../../bench/report.js';
 
 function row(...rates: number[]): Row {
   const round = (requestsPerSecond: number): LoadResult => ({
@@ -56,5 +56,44 @@ describe('growth verdict', () => {
 
   test('rows of different rounds are a programmer mistake', () => {
     assert.throws(() => roundByRoundChange(row(1, 2), row(1)), TypeError);
+  });
+});
+
+describe('target verdicts', () => {
+  const summary = (server: string, scenario: string, rps: number): Summary => ({ server, scenario, rps, p50: 1, p99: 2, failed: 0, requests: rps * 10, cpu: 100 });
+
+  test('say where the durable floor lands against each target, when it ran', () => {
+    const summaries = [
+      summary('latchkey-sqlite', 'refresh', 5000),
+      summary('oidc-provider', 'refresh', 2500),
+      summary(FLOOR, 'refresh', 8000),
+      summary('fastify', 'post', 40_000),
+      summary('latchkey-sqlite', 'bearer_opaque', 18_000),
+      summary(FLOOR, 'bearer_opaque', 24_000),
+      summary('fastify', 'get', 40_000),
+    ];
+    const verdicts = comparisonVerdicts(summaries);
+    const byTarget = new Map(verdicts.map((verdict) => [verdict.target, verdict]));
+    assert.deepEqual(byTarget.get('rotating refresh ≥ 3× oidc-provider'), {
+      target: 'rotating refresh ≥ 3× oidc-provider',
+      measured: '2.00×',
+      met: false,
+      floor: { measured: '3.20×', reaches: true },
+    });
+    assert.deepEqual(byTarget.get('rotating refresh ≥ 40% of the Fastify form-POST ceiling')?.floor, { measured: '20%', reaches: false });
+    assert.deepEqual(byTarget.get('opaque bearer validation ≥ 50% of the Fastify GET ceiling')?.floor, { measured: '60%', reaches: true });
+    // No code or JWT rows: no verdict for them.
+    assert.equal(byTarget.has('code exchange (PKCE) ≥ 3× oidc-provider'), false);
+    const table = verdictTable(verdicts);
+    assert.match(table, /^\| target \| measured \| the durable floor \| met \|$/m);
+    assert.match(table, /^\| rotating refresh ≥ 40% of the Fastify form-POST ceiling \| 13% \| 20% \(below the target\) \| \*\*no\*\* \|$/m);
+    assert.match(table, /^\| zero non-2xx from Latchkey \| 0 of 230000 \| {2}\| yes \|$/m);
+  });
+
+  test('keep three columns when the floor did not run', () => {
+    const verdicts = comparisonVerdicts([summary('latchkey-sqlite', 'refresh', 9000), summary('oidc-provider', 'refresh', 3000)]);
+    assert.equal(verdicts[0]?.floor, undefined);
+    assert.equal(verdicts[0]?.met, true);
+    assert.match(verdictTable(verdicts), /^\| target \| measured \| met \|\n\| --- \| --- \| --- \|\n\| rotating refresh ≥ 3× oidc-provider \| 3\.00× \| yes \|/);
   });
 });

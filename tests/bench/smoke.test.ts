@@ -61,6 +61,12 @@ describe('the benchmark harness (npm run bench -- --smoke)', () => {
           assert.ok((measured.cpu ?? 0) > 0, `${server} ${scenario}: the server's CPU time per request was measured`);
         }
       }
+      // The durable floor's rate is a bound the verdicts read: it counts only if every request it answered was right.
+      for (const scenario of ['refresh', 'code', 'bearer_opaque', 'bearer_jwt']) {
+        const measured = row('durable-floor', scenario);
+        assert.ok(measured && measured.requests > 0, `durable-floor ${scenario} was measured`);
+        assert.equal(measured.failed, 0, `durable-floor ${scenario}: every request answered 2xx`);
+      }
       // The peers and the ceiling ran their scenarios (their statuses are theirs to report, not ours to assert).
       for (const [server, scenario] of [
         ['oidc-provider', 'refresh'],
