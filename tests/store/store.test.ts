@@ -322,10 +322,190 @@ for (const dialect of await dialects()) {
       assert.equal(found?.tokenHash, tokenHash);
     });
 
+    /**
+     * The one step's statements: on PostgreSQL one; on SQLite one unit of the group commit's
+     * transaction (its savepoint), the lookup within it, then the spend, the access token,
+     * the grant's use and the refresh token.
+     */
+    function assertOneStep(queries: string[]) {
+      if (dialect.name === 'postgres') {
+        assert.equal(queries.length, 1);
+        return;
+      }
+      assert.deepEqual(
+        queries.map((query) => query.split(' ', 1)[0]),
+        ['savepoint', 'select', 'update', 'insert', 'update', 'insert', 'release'],
+      );
+    }
+
+    test('rotateRefreshToken: one step finds a current token and writes what saveIssue would', async () => {
+      const { client, grant, user, account } = await connection();
+      const now = Date.now();
+      const presented = await storedRefreshToken(grant, `one-step-${now}`, now);
+      const asFound = await store.findRefreshToken(presented);
+      const queries: string[] = [];
+      const counted = await database.open({ onQuery: (event) => void queries.push(event.query.sql) });
+      queries.length = 0;
+      const narrowed = rotationOf(presented, client.id, `one-step-next-${now}`, now + 1000, ['read']);
+      assert.deepEqual(await counted.rotateRefreshToken?.(narrowed), { ...asFound, saved: true });
+      assertOneStep(queries);
+      assert.equal((await store.findRefreshToken(presented))?.record.rotatedAt, now + 1000);
+      // The access token with the scope requested, the refresh token with the presented one's (RFC 6749 §6).
+      const accessToken = { grantId: grant.id, clientId: client.id, userId: user.id, accountId: account.id, revokedAt: null, signingKeyId: null };
+      assert.deepEqual(await store.findAccessToken(narrowed.accessToken.tokenHash), {
+        ...accessToken,
+        tokenHash: narrowed.accessToken.tokenHash,
+        scopes: ['read'],
+        createdAt: now + 1000,
+        expiresAt: now + 1000 + HOUR,
+      });
+      const successor = narrowed.refreshToken?.tokenHash as string;
+      assert.deepEqual((await store.findRefreshToken(successor))?.record, {
+        tokenHash: successor,
+        grantId: grant.id,
+        clientId: client.id,
+        scopes: ['profile', 'read'],
+        createdAt: now + 1000,
+        expiresAt: now + 1000 + 2 * HOUR,
+        rotatedAt: null,
+        revokedAt: null,
+      });
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 1000, "the grant's use");
+      // Nothing requested: the token's own scope. No refresh token asked for: none written.
+      const whole = { ...rotationOf(successor, client.id, `one-step-last-${now}`, now + 2000), refreshToken: undefined };
+      assert.equal((await store.rotateRefreshToken?.(whole))?.saved, true);
+      assert.deepEqual((await store.findAccessToken(whole.accessToken.tokenHash))?.scopes, ['profile', 'read']);
+      assert.equal(await store.findRefreshToken(hashCredential(`rt-one-step-last-${now}`)), undefined);
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 1000, 'recorded to the minute');
+      assert.equal(await store.rotateRefreshToken?.(rotationOf(hashCredential('no such token'), client.id, `one-step-none-${now}`, now)), undefined);
+    });
+
+    test('rotateRefreshToken writes nothing unless the token is current, its grant live and its scope covers the request', async () => {
+      const { client, grant } = await connection();
+      const { client: other } = await makeClient(store, { name: 'Other App' });
+      const revoked = await connection();
+      await store.revokeGrant(revoked.grant.id, Date.now(), 'test');
+      const now = Date.now();
+      const refusals: Array<[string, Promise<string>, string, string[]?]> = [
+        ['presented by another client', storedRefreshToken(grant, `other-${now}`, now), other.id],
+        ['expired', storedRefreshToken(grant, `expired-${now}`, now, { expiresAt: now + 1000 }), client.id],
+        ['rotated', storedRefreshToken(grant, `rotated-${now}`, now, { rotatedAt: now }), client.id],
+        ['revoked', storedRefreshToken(grant, `revoked-${now}`, now, { revokedAt: now }), client.id],
+        ['of a revoked grant', storedRefreshToken(revoked.grant, `dead-${now}`, now), revoked.client.id],
+        ['asked for a scope it does not cover', storedRefreshToken(grant, `wider-${now}`, now), client.id, ['read', 'write']],
+      ];
+      await Promise.all(refusals.map(([, stored]) => stored));
+      for (const [label, stored, clientId, requested] of refusals) {
+        const presented = await stored;
+        const asFound = await store.findRefreshToken(presented);
+        const before = [await count('access_tokens'), await count('refresh_tokens')];
+        const rotation = rotationOf(presented, clientId, `refused-${label}-${now}`, now + 1000, requested);
+        assert.deepEqual(await store.rotateRefreshToken?.(rotation), { ...asFound, saved: false }, label);
+        assert.deepEqual([await count('access_tokens'), await count('refresh_tokens')], before, `${label}: nothing written`);
+        assert.deepEqual(await store.findRefreshToken(presented), asFound, `${label}: the token unchanged`);
+      }
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, grant.lastUsedAt, "no use recorded");
+    });
+
+    /** The one step's input: the code presented by `clientId` with the default's redirect URI and verifier. */
+    function exchangeOf(presented: string, clientId: string, label: string, now: number, overrides: Partial<CodeExchange> = {}): CodeExchange {
+      const { accessToken, refreshToken } = rotationOf(presented, clientId, label, now);
+      return { presentedHash: presented, clientId, channel: 'default', redirectUri: 'https://partner.example/cb', s256Challenge: s256(VERIFIER), accessToken, refreshToken, now, ...overrides };
+    }
+
+    test('exchangeCode: one step finds a usable code and writes what saveIssue would', async () => {
+      const { client, grant, user, account } = await connection();
+      const now = Date.now();
+      const presented = await storedCode(grant, `one-step-${now}`, now);
+      const asFound = await store.findCode(presented);
+      const queries: string[] = [];
+      const counted = await database.open({ onQuery: (event) => void queries.push(event.query.sql) });
+      queries.length = 0;
+      const exchange = exchangeOf(presented, client.id, `code-one-step-${now}`, now + 1000);
+      assert.deepEqual(await counted.exchangeCode?.(exchange), { ...asFound, saved: true });
+      assertOneStep(queries);
+      assert.equal((await store.findCode(presented))?.record.consumedAt, now + 1000);
+      assert.deepEqual(await store.findAccessToken(exchange.accessToken.tokenHash), {
+        tokenHash: exchange.accessToken.tokenHash,
+        grantId: grant.id,
+        clientId: client.id,
+        userId: user.id,
+        accountId: account.id,
+        scopes: ['profile', 'read'],
+        createdAt: now + 1000,
+        expiresAt: now + 1000 + HOUR,
+        revokedAt: null,
+        signingKeyId: null,
+      });
+      const refreshHash = exchange.refreshToken?.tokenHash as string;
+      assert.deepEqual((await store.findRefreshToken(refreshHash))?.record.scopes, ['profile', 'read']);
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 1000, "the grant's use");
+      // A code issued without a challenge or a redirect URI, exchanged without either.
+      const bare = await storedCode(grant, `one-step-bare-${now}`, now, { codeChallenge: null, codeChallengeMethod: null, redirectUri: null });
+      assert.equal((await store.exchangeCode?.(exchangeOf(bare, client.id, `code-bare-${now}`, now + 1000, { s256Challenge: null, redirectUri: null })))?.saved, true);
+      assert.equal(await store.exchangeCode?.(exchangeOf(hashCredential('no such code'), client.id, `code-none-${now}`, now)), undefined);
+    });
+
+    test('exchangeCode writes nothing unless every check of the token endpoint holds', async () => {
+      const { client, grant } = await connection();
+      const { client: other } = await makeClient(store, { name: 'Other App' });
+      const revoked = await connection();
+      await store.revokeGrant(revoked.grant.id, Date.now(), 'test');
+      const now = Date.now();
+      const at = now + 1000;
+      const refusals: Array<[string, Promise<string>, Partial<CodeExchange>]> = [
+        ['presented by another client', storedCode(grant, `other-${now}`, now), { clientId: other.id }],
+        ['used', storedCode(grant, `used-${now}`, now, { consumedAt: now }), {}],
+        ['expired', storedCode(grant, `expired-${now}`, now, { expiresAt: at }), {}],
+        ['on another channel', storedCode(grant, `channel-${now}`, now), { channel: 'legacy' }],
+        ['with another redirect URI', storedCode(grant, `redirect-${now}`, now), { redirectUri: 'https://partner.example/other' }],
+        ['without its redirect URI', storedCode(grant, `no-redirect-${now}`, now), { redirectUri: null }],
+        ['with the wrong verifier', storedCode(grant, `wrong-${now}`, now), { s256Challenge: s256(`${VERIFIER}x`) }],
+        ['without a verifier', storedCode(grant, `no-verifier-${now}`, now), { s256Challenge: null }],
+        ['with a verifier for a code without a challenge', storedCode(grant, `downgrade-${now}`, now, { codeChallenge: null, codeChallengeMethod: null }), {}],
+        ['with a plain challenge (left to the endpoint)', storedCode(grant, `plain-${now}`, now, { codeChallenge: VERIFIER, codeChallengeMethod: 'plain' }), { s256Challenge: VERIFIER }],
+        ['of a revoked grant', storedCode(revoked.grant, `dead-${now}`, now), { clientId: revoked.client.id }],
+      ];
+      await Promise.all(refusals.map(([, stored]) => stored));
+      for (const [label, stored, overrides] of refusals) {
+        const presented = await stored;
+        const asFound = await store.findCode(presented);
+        const before = [await count('access_tokens'), await count('refresh_tokens')];
+        const exchange = exchangeOf(presented, client.id, `refused-code-${label}-${now}`, at, overrides);
+        assert.deepEqual(await store.exchangeCode?.(exchange), { ...asFound, saved: false }, label);
+        assert.deepEqual([await count('access_tokens'), await count('refresh_tokens')], before, `${label}: nothing written`);
+        assert.deepEqual(await store.findCode(presented), asFound, `${label}: the code unchanged`);
+      }
+      assert.equal((await store.findGrant(grant.id))?.lastUsedAt, grant.lastUsedAt, 'no use recorded');
+    });
+
+    test('exchangeCode spends a code once, even when raced', async () => {
+      const { client, grant } = await connection();
+      const now = Date.now();
+      const presented = await storedCode(grant, `raced-${now}`, now);
+      const exchanges = Array.from({ length: 8 }, (_, i) => exchangeOf(presented, client.id, `code-raced-${now}-${i}`, now + 1000));
+      const results = await Promise.all(exchanges.map((exchange) => store.exchangeCode?.(exchange)));
+      assert.equal(results.filter((result) => result?.saved).length, 1);
+      for (const [i, exchange] of exchanges.entries()) {
+        const issued = await store.findAccessToken(exchange.accessToken.tokenHash);
+        assert.equal(issued !== undefined, results[i]?.saved, `tokens of exchange ${i}`);
+      }
+    });
+
+    test('rotateRefreshToken spends a token once, even when raced', async () => {
+      const { client, grant } = await connection();
+      const now = Date.now();
+      const presented = await storedRefreshToken(grant, `raced-${now}`, now);
+      const rotations = Array.from({ length: 8 }, (_, i) => rotationOf(presented, client.id, `raced-${now}-${i}`, now + 1000));
+      const results = await Promise.all(rotations.map((rotation) => store.rotateRefreshToken?.(rotation)));
+      assert.equal(results.filter((result) => result?.saved).length, 1);
+      for (const [i, rotation] of rotations.entries()) {
+        const successor = await store.findRefreshToken(rotation.refreshToken?.tokenHash as string);
+        assert.equal(successor !== undefined, results[i]?.saved, `successor ${i}`);
+      }
+    });
     if (dialect.name === 'sqlite') {
-      test('SQLite has no one step: its statements cost no round trip, and the core runs its lookups and saveIssue apart', () => {
-        assert.equal(store.exchangeCode, undefined);
-        assert.equal(store.rotateRefreshToken, undefined);
+      test('SQLite has no one step for client-credentials tokens: the core saves the machine grant and the token apart', () => {
         assert.equal(store.issueOnMachineGrant, undefined);
       });
 
@@ -356,172 +536,6 @@ for (const dialect of await dialects()) {
         }
       });
     } else {
-      test('rotateRefreshToken: one statement finds a current token and writes what saveIssue would', async () => {
-        const { client, grant, user, account } = await connection();
-        const now = Date.now();
-        const presented = await storedRefreshToken(grant, `one-step-${now}`, now);
-        const asFound = await store.findRefreshToken(presented);
-        let statements = 0;
-        const counted = await database.open({ onQuery: () => void statements++ });
-        statements = 0;
-        const narrowed = rotationOf(presented, client.id, `one-step-next-${now}`, now + 1000, ['read']);
-        assert.deepEqual(await counted.rotateRefreshToken?.(narrowed), { ...asFound, saved: true });
-        assert.equal(statements, 1);
-        assert.equal((await store.findRefreshToken(presented))?.record.rotatedAt, now + 1000);
-        // The access token with the scope requested, the refresh token with the presented one's (RFC 6749 §6).
-        const accessToken = { grantId: grant.id, clientId: client.id, userId: user.id, accountId: account.id, revokedAt: null, signingKeyId: null };
-        assert.deepEqual(await store.findAccessToken(narrowed.accessToken.tokenHash), {
-          ...accessToken,
-          tokenHash: narrowed.accessToken.tokenHash,
-          scopes: ['read'],
-          createdAt: now + 1000,
-          expiresAt: now + 1000 + HOUR,
-        });
-        const successor = narrowed.refreshToken?.tokenHash as string;
-        assert.deepEqual((await store.findRefreshToken(successor))?.record, {
-          tokenHash: successor,
-          grantId: grant.id,
-          clientId: client.id,
-          scopes: ['profile', 'read'],
-          createdAt: now + 1000,
-          expiresAt: now + 1000 + 2 * HOUR,
-          rotatedAt: null,
-          revokedAt: null,
-        });
-        assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 1000, "the grant's use");
-        // Nothing requested: the token's own scope. No refresh token asked for: none written.
-        const whole = { ...rotationOf(successor, client.id, `one-step-last-${now}`, now + 2000), refreshToken: undefined };
-        assert.equal((await store.rotateRefreshToken?.(whole))?.saved, true);
-        assert.deepEqual((await store.findAccessToken(whole.accessToken.tokenHash))?.scopes, ['profile', 'read']);
-        assert.equal(await store.findRefreshToken(hashCredential(`rt-one-step-last-${now}`)), undefined);
-        assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 1000, 'recorded to the minute');
-        assert.equal(await store.rotateRefreshToken?.(rotationOf(hashCredential('no such token'), client.id, `one-step-none-${now}`, now)), undefined);
-      });
-
-      test('rotateRefreshToken writes nothing unless the token is current, its grant live and its scope covers the request', async () => {
-        const { client, grant } = await connection();
-        const { client: other } = await makeClient(store, { name: 'Other App' });
-        const revoked = await connection();
-        await store.revokeGrant(revoked.grant.id, Date.now(), 'test');
-        const now = Date.now();
-        const refusals: Array<[string, Promise<string>, string, string[]?]> = [
-          ['presented by another client', storedRefreshToken(grant, `other-${now}`, now), other.id],
-          ['expired', storedRefreshToken(grant, `expired-${now}`, now, { expiresAt: now + 1000 }), client.id],
-          ['rotated', storedRefreshToken(grant, `rotated-${now}`, now, { rotatedAt: now }), client.id],
-          ['revoked', storedRefreshToken(grant, `revoked-${now}`, now, { revokedAt: now }), client.id],
-          ['of a revoked grant', storedRefreshToken(revoked.grant, `dead-${now}`, now), revoked.client.id],
-          ['asked for a scope it does not cover', storedRefreshToken(grant, `wider-${now}`, now), client.id, ['read', 'write']],
-        ];
-        await Promise.all(refusals.map(([, stored]) => stored));
-        for (const [label, stored, clientId, requested] of refusals) {
-          const presented = await stored;
-          const asFound = await store.findRefreshToken(presented);
-          const before = [await count('access_tokens'), await count('refresh_tokens')];
-          const rotation = rotationOf(presented, clientId, `refused-${label}-${now}`, now + 1000, requested);
-          assert.deepEqual(await store.rotateRefreshToken?.(rotation), { ...asFound, saved: false }, label);
-          assert.deepEqual([await count('access_tokens'), await count('refresh_tokens')], before, `${label}: nothing written`);
-          assert.deepEqual(await store.findRefreshToken(presented), asFound, `${label}: the token unchanged`);
-        }
-        assert.equal((await store.findGrant(grant.id))?.lastUsedAt, grant.lastUsedAt, "no use recorded");
-      });
-
-      /** The one step's input: the code presented by `clientId` with the default's redirect URI and verifier. */
-      function exchangeOf(presented: string, clientId: string, label: string, now: number, overrides: Partial<CodeExchange> = {}): CodeExchange {
-        const { accessToken, refreshToken } = rotationOf(presented, clientId, label, now);
-        return { presentedHash: presented, clientId, channel: 'default', redirectUri: 'https://partner.example/cb', s256Challenge: s256(VERIFIER), accessToken, refreshToken, now, ...overrides };
-      }
-
-      test('exchangeCode: one statement finds a usable code and writes what saveIssue would', async () => {
-        const { client, grant, user, account } = await connection();
-        const now = Date.now();
-        const presented = await storedCode(grant, `one-step-${now}`, now);
-        const asFound = await store.findCode(presented);
-        let statements = 0;
-        const counted = await database.open({ onQuery: () => void statements++ });
-        statements = 0;
-        const exchange = exchangeOf(presented, client.id, `code-one-step-${now}`, now + 1000);
-        assert.deepEqual(await counted.exchangeCode?.(exchange), { ...asFound, saved: true });
-        assert.equal(statements, 1);
-        assert.equal((await store.findCode(presented))?.record.consumedAt, now + 1000);
-        assert.deepEqual(await store.findAccessToken(exchange.accessToken.tokenHash), {
-          tokenHash: exchange.accessToken.tokenHash,
-          grantId: grant.id,
-          clientId: client.id,
-          userId: user.id,
-          accountId: account.id,
-          scopes: ['profile', 'read'],
-          createdAt: now + 1000,
-          expiresAt: now + 1000 + HOUR,
-          revokedAt: null,
-          signingKeyId: null,
-        });
-        const refreshHash = exchange.refreshToken?.tokenHash as string;
-        assert.deepEqual((await store.findRefreshToken(refreshHash))?.record.scopes, ['profile', 'read']);
-        assert.equal((await store.findGrant(grant.id))?.lastUsedAt, now + 1000, "the grant's use");
-        // A code issued without a challenge or a redirect URI, exchanged without either.
-        const bare = await storedCode(grant, `one-step-bare-${now}`, now, { codeChallenge: null, codeChallengeMethod: null, redirectUri: null });
-        assert.equal((await store.exchangeCode?.(exchangeOf(bare, client.id, `code-bare-${now}`, now + 1000, { s256Challenge: null, redirectUri: null })))?.saved, true);
-        assert.equal(await store.exchangeCode?.(exchangeOf(hashCredential('no such code'), client.id, `code-none-${now}`, now)), undefined);
-      });
-
-      test('exchangeCode writes nothing unless every check of the token endpoint holds', async () => {
-        const { client, grant } = await connection();
-        const { client: other } = await makeClient(store, { name: 'Other App' });
-        const revoked = await connection();
-        await store.revokeGrant(revoked.grant.id, Date.now(), 'test');
-        const now = Date.now();
-        const at = now + 1000;
-        const refusals: Array<[string, Promise<string>, Partial<CodeExchange>]> = [
-          ['presented by another client', storedCode(grant, `other-${now}`, now), { clientId: other.id }],
-          ['used', storedCode(grant, `used-${now}`, now, { consumedAt: now }), {}],
-          ['expired', storedCode(grant, `expired-${now}`, now, { expiresAt: at }), {}],
-          ['on another channel', storedCode(grant, `channel-${now}`, now), { channel: 'legacy' }],
-          ['with another redirect URI', storedCode(grant, `redirect-${now}`, now), { redirectUri: 'https://partner.example/other' }],
-          ['without its redirect URI', storedCode(grant, `no-redirect-${now}`, now), { redirectUri: null }],
-          ['with the wrong verifier', storedCode(grant, `wrong-${now}`, now), { s256Challenge: s256(`${VERIFIER}x`) }],
-          ['without a verifier', storedCode(grant, `no-verifier-${now}`, now), { s256Challenge: null }],
-          ['with a verifier for a code without a challenge', storedCode(grant, `downgrade-${now}`, now, { codeChallenge: null, codeChallengeMethod: null }), {}],
-          ['with a plain challenge (left to the endpoint)', storedCode(grant, `plain-${now}`, now, { codeChallenge: VERIFIER, codeChallengeMethod: 'plain' }), { s256Challenge: VERIFIER }],
-          ['of a revoked grant', storedCode(revoked.grant, `dead-${now}`, now), { clientId: revoked.client.id }],
-        ];
-        await Promise.all(refusals.map(([, stored]) => stored));
-        for (const [label, stored, overrides] of refusals) {
-          const presented = await stored;
-          const asFound = await store.findCode(presented);
-          const before = [await count('access_tokens'), await count('refresh_tokens')];
-          const exchange = exchangeOf(presented, client.id, `refused-code-${label}-${now}`, at, overrides);
-          assert.deepEqual(await store.exchangeCode?.(exchange), { ...asFound, saved: false }, label);
-          assert.deepEqual([await count('access_tokens'), await count('refresh_tokens')], before, `${label}: nothing written`);
-          assert.deepEqual(await store.findCode(presented), asFound, `${label}: the code unchanged`);
-        }
-        assert.equal((await store.findGrant(grant.id))?.lastUsedAt, grant.lastUsedAt, 'no use recorded');
-      });
-
-      test('exchangeCode spends a code once, even when raced', async () => {
-        const { client, grant } = await connection();
-        const now = Date.now();
-        const presented = await storedCode(grant, `raced-${now}`, now);
-        const exchanges = Array.from({ length: 8 }, (_, i) => exchangeOf(presented, client.id, `code-raced-${now}-${i}`, now + 1000));
-        const results = await Promise.all(exchanges.map((exchange) => store.exchangeCode?.(exchange)));
-        assert.equal(results.filter((result) => result?.saved).length, 1);
-        for (const [i, exchange] of exchanges.entries()) {
-          const issued = await store.findAccessToken(exchange.accessToken.tokenHash);
-          assert.equal(issued !== undefined, results[i]?.saved, `tokens of exchange ${i}`);
-        }
-      });
-
-      test('rotateRefreshToken spends a token once, even when raced', async () => {
-        const { client, grant } = await connection();
-        const now = Date.now();
-        const presented = await storedRefreshToken(grant, `raced-${now}`, now);
-        const rotations = Array.from({ length: 8 }, (_, i) => rotationOf(presented, client.id, `raced-${now}-${i}`, now + 1000));
-        const results = await Promise.all(rotations.map((rotation) => store.rotateRefreshToken?.(rotation)));
-        assert.equal(results.filter((result) => result?.saved).length, 1);
-        for (const [i, rotation] of rotations.entries()) {
-          const successor = await store.findRefreshToken(rotation.refreshToken?.tokenHash as string);
-          assert.equal(successor !== undefined, results[i]?.saved, `successor ${i}`);
-        }
-      });
       /** Runs `requests` at once on a store of its own, counting its statements; each result is answered or the error it met. */
       async function atOnce<Input, Output>(requests: Input[], send: (counted: KyselyStore, input: Input) => Promise<Output> | undefined) {
         let statements = 0;

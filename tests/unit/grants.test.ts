@@ -1,9 +1,10 @@
 /**
  * The grant handlers against a real store, without HTTP: the authorization
  * code grant (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6) and the refresh token grant
- * with rotation (RFC 6749 §6, RFC 9700 §4.14.2) on every dialect, since on
- * PostgreSQL the store finds and spends the code or token in one step; and the
- * client credentials grant, which there saves its token in one step too.
+ * with rotation (RFC 6749 §6, RFC 9700 §4.14.2) on every dialect, since each
+ * store finds and spends the code or token in one step of its own (a statement
+ * on PostgreSQL, a transaction on SQLite); and the client credentials grant,
+ * which on PostgreSQL saves its token in one step too.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -135,7 +136,7 @@ describe('the grant registry', () => {
   });
 });
 
-// Over every dialect: on PostgreSQL a code is exchanged in one step of the store (exchangeCode).
+// Over every dialect: a code is exchanged in one step of the store (exchangeCode: a statement on PostgreSQL, a transaction on SQLite).
 for (const dialect of await dialects()) {
   describe(`authorization_code grant (${dialect.name})`, { skip: dialect.skip }, () => {
     const fixture = useFixture(useStore(dialect));
@@ -205,25 +206,22 @@ for (const dialect of await dialects()) {
       assert.equal((await store().findAccessToken(hashCredential((issued[0] as IssuedTokens).accessToken)))?.revokedAt, now);
     });
 
-    // SQLite has no one step (exchangeCode).
-    if (dialect.name === 'postgres') {
-      test('one step: a code spent by another exchange between the step\'s read and its spend is a race: invalid_grant, the grant revoked', async () => {
-        const { code, issuedAt } = await authorize(fixture);
-        const asRead = await store().findCode(hashCredential(code));
-        assert.ok(asRead);
-        const first = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 1000 });
-        // The real store, except that its one step answers as when the other exchange committed
-        // after the step's read: the code as read (unused), and not spent by this step.
-        const racing = Object.create(store()) as KyselyStore;
-        Object.defineProperty(racing, 'exchangeCode', { value: async () => ({ ...asRead, saved: false }) });
-        const error = await caught(() =>
-          authorizationCode.handle({ params: { code, redirect_uri: REDIRECT_URI }, client: fixture.client, store: racing, settings: protocolSettings(), endpoint: tokenEndpoint(), now: issuedAt + 1000 }),
-        );
-        assertError(error, InvalidGrant, 'invalid_grant');
-        assert.equal((error as InvalidGrant).detail, 'code raced by a concurrent request: grant revoked');
-        assert.equal((await store().findAccessToken(hashCredential(first.accessToken)))?.revokedAt, issuedAt + 1000);
-      });
-    }
+    test('one step: a code spent by another exchange between the step\'s read and its spend is a race: invalid_grant, the grant revoked', async () => {
+      const { code, issuedAt } = await authorize(fixture);
+      const asRead = await store().findCode(hashCredential(code));
+      assert.ok(asRead);
+      const first = await redeem(fixture, { code, redirect_uri: REDIRECT_URI }, { now: issuedAt + 1000 });
+      // The real store, except that its one step answers as when the other exchange committed
+      // after the step's read: the code as read (unused), and not spent by this step.
+      const racing = Object.create(store()) as KyselyStore;
+      Object.defineProperty(racing, 'exchangeCode', { value: async () => ({ ...asRead, saved: false }) });
+      const error = await caught(() =>
+        authorizationCode.handle({ params: { code, redirect_uri: REDIRECT_URI }, client: fixture.client, store: racing, settings: protocolSettings(), endpoint: tokenEndpoint(), now: issuedAt + 1000 }),
+      );
+      assertError(error, InvalidGrant, 'invalid_grant');
+      assert.equal((error as InvalidGrant).detail, 'code raced by a concurrent request: grant revoked');
+      assert.equal((await store().findAccessToken(hashCredential(first.accessToken)))?.revokedAt, issuedAt + 1000);
+    });
 
     test('RFC 6749 §4.1.3: a code issued to another client is invalid_grant', async () => {
       const { code } = await authorize(fixture);
@@ -348,7 +346,7 @@ for (const dialect of await dialects()) {
   });}
 
 
-// Over every dialect: on PostgreSQL a refresh is asked of the store in one step (rotateRefreshToken).
+// Over every dialect: a refresh is asked of the store in one step (rotateRefreshToken: a statement on PostgreSQL, a transaction on SQLite).
 for (const dialect of await dialects()) {
   describe(`refresh_token grant (${dialect.name})`, { skip: dialect.skip }, () => {
     const fixture = useFixture(useStore(dialect));
@@ -524,8 +522,7 @@ for (const dialect of await dialects()) {
       assert.equal((await store().findAccessToken(hashCredential((issued[0] as IssuedTokens).accessToken)))?.revokedAt, t0 + 1000);
     });
 
-    // SQLite has no one step (rotateRefreshToken).
-    if (dialect.name === 'postgres') test(
+    test(
       'one step: a token rotated by another refresh between the step\'s read and its spend is a race: invalid_grant, the grant revoked',
       async () => {
         const t0 = Date.now();

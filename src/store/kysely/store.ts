@@ -44,6 +44,7 @@ import { KyselySigningKeyRepository } from './repositories/signing-keys.js';
 import { KyselyTokenRepository } from './repositories/tokens.js';
 import { KyselyUserRepository } from './repositories/users.js';
 import { MAX_BATCH } from './one-step.js';
+import { exchangeCodeInTransaction, rotateRefreshTokenInTransaction } from './sqlite-one-step.js';
 import { type BatchStatement, StatementBatch } from './statement-batch.js';
 import type { Database } from './schema.js';
 import type { ImmediateQueries } from './sqlite-driver.js';
@@ -119,10 +120,13 @@ export class KyselyStore implements Store {
   readonly expiredRows: KyselyExpiredRowRepository;
 
   /**
-   * The token endpoint's lookup and writes in one statement (one-step.ts), on
-   * PostgreSQL only, where each is a round trip: SQLite answers both within
-   * the process, and a step would make every code or token presented, unknown
-   * ones included, a write transaction.
+   * The token endpoint's lookup and writes in one step: on PostgreSQL one
+   * statement (one-step.ts), where each is a round trip; on SQLite the group
+   * commit's transaction (sqlite-one-step.ts), which saves the lookup its turn
+   * of the event loop and its read transaction. A code or refresh token that
+   * is unknown then costs its client a place in a write transaction that
+   * writes nothing (its batch's commit and sync are shared), not only a read;
+   * the client has authenticated first. issueOnMachineGrant is PostgreSQL's only.
    */
   readonly exchangeCode: ProtocolStore['exchangeCode'];
   readonly rotateRefreshToken: ProtocolStore['rotateRefreshToken'];
@@ -150,8 +154,12 @@ export class KyselyStore implements Store {
     this.attempts = new KyselyAttemptRepository(this);
     this.audit = new KyselyAuditRepository(this);
     this.expiredRows = new KyselyExpiredRowRepository(this);
-    if (dialect === 'sqlite' && !db.isTransaction) {
-      this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks, caches, immediate), immediate);
+    if (dialect === 'sqlite') {
+      if (!db.isTransaction) {
+        this.groupCommit = new GroupCommit(db as Kysely<Database>, (trx) => new KyselyStore(trx, dialect, hooks, caches, immediate), immediate);
+      }
+      this.exchangeCode = (exchange) => exchangeCodeInTransaction(this, exchange);
+      this.rotateRefreshToken = (rotation) => rotateRefreshTokenInTransaction(this, rotation);
     }
     if (dialect === 'postgres') {
       // In a transaction each runs alone, in it; outside one, requests share statements.
