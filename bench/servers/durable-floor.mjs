@@ -25,10 +25,11 @@
 //   tokens it has verified): no signature, no database;
 // - Latchkey's tables and indexes (its migrations).
 //
-// Usage: PORT=0 node bench/servers/durable-floor.mjs (needs `npm run build`: it
-// takes the schema and the credentials' format from dist/)
+// Usage: PORT=0 node bench/servers/durable-floor.mjs (it takes the schema and the
+// credentials' format from dist/, and runs `npm run build` first when there is none)
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { fsync, mkdtempSync, openSync, rmSync, write } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, fsync, mkdtempSync, openSync, rmSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -36,6 +37,8 @@ import fastify from 'fastify';
 import { announceReady, BASIC, CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, CODE_VERIFIER, countOf, FORM, REDIRECT_URI } from './peer.mjs';
 
 const dist = new URL('../../dist/', import.meta.url);
+// Alone on a fresh checkout, build first (the harness has built it already for Latchkey).
+if (!existsSync(new URL('store/open.js', dist))) execFileSync('npm', ['run', '--silent', 'build'], { cwd: new URL('../..', import.meta.url), stdio: ['ignore', 'ignore', 'inherit'] });
 const { migrateToLatest, openStore } = await import(new URL('store/open.js', dist).href);
 const { hashCredential, newCredential } = await import(new URL('core/secrets.js', dist).href);
 
