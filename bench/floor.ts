@@ -19,16 +19,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { hashCredential, newCredential, newId } from '../src/core/secrets.js';
 import { migrateToLatest, openStore } from '../src/store/open.js';
+import { openFloorDatabase } from './floor-database.mjs';
 
 const args = process.argv.slice(2);
 const withGrantIndexes = args.includes('--with-grant-indexes');
 const withoutClientIndexes = args.includes('--without-client-indexes');
 const clientsAt = args.indexOf('--clients');
 const clients = clientsAt === -1 ? 1 : Number(args[clientsAt + 1]);
-const grants = Number(args.find((arg, index) => !arg.startsWith('--') && index !== clientsAt + 1) ?? 20_000);
+const grants = Number(args.find((arg, index) => !arg.startsWith('--') && (clientsAt === -1 || index !== clientsAt + 1)) ?? 20_000);
 if (!Number.isInteger(clients) || clients < 1 || !Number.isInteger(grants) || grants < clients) throw new TypeError('usage: floor.ts [grants] [--clients N] (N ≥ 1, grants ≥ N)');
 const BATCH = 5;
 const ROUNDS = 4_000;
@@ -41,15 +41,7 @@ function bytesWritten(): number {
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-floor-'));
 const file = join(dir, 'latchkey.sqlite');
 try {
-  const store = openStore({ sqliteFile: file });
-  await migrateToLatest(store);
-  await store.close();
-
-  const db = new BetterSqlite3(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('temp_store = MEMORY');
+  const db = await openFloorDatabase({ openStore, migrateToLatest }, file);
   if (withGrantIndexes) {
     for (const table of ['access_tokens', 'refresh_tokens']) db.exec(`create index ${table}_grant on ${table} (grant_id)`);
   }
@@ -57,8 +49,6 @@ try {
     for (const table of ['access_tokens', 'refresh_tokens']) db.exec(`drop index ${table}_client`);
   }
   const now = Date.now();
-  db.prepare(`insert into users (id, email, password_hash, first_name, last_name, is_admin, created_at, updated_at) values ('u', 'u@example.com', 'x', 'U', 'U', 0, ?, ?)`).run(now, now);
-  db.prepare(`insert into accounts (id, name, kind, created_at) values ('a', 'A', 'company', ?)`).run(now);
   const insertClient = db.prepare(
     `insert into clients (id, name, redirect_uris, scopes, grant_types, is_public, is_legacy, created_at, updated_at) values (?, 'C', '[]', '["read"]', '["refresh_token"]', 0, 0, ?, ?)`,
   );

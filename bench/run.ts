@@ -408,7 +408,7 @@ async function main(): Promise<void> {
   out.push('## Targets', '', verdictTable(verdicts), '');
   if (verdicts.some((verdict) => verdict.floor)) {
     out.push(
-      `The durable floor: the same ratio for ${FLOOR} (bench/servers/durable-floor.mjs), which answers the same requests doing only what a durable token server on this stack cannot skip: Fastify, the security headers and an access-log line, the client's secret checked, every token and spend written to SQLite in Latchkey's schema, and each answer sent after its fsync. A target the floor does not reach, this stack cannot reach on this machine.`,
+      `The durable floor: the same ratio for ${FLOOR} (bench/servers/durable-floor.mjs), which answers the same requests doing only what a durable token server on this stack cannot skip: Fastify, the security headers and an access-log line, the client's secret checked, every token and spend written to SQLite in Latchkey's schema, and each answer sent after its fsync. The floor does each of these the cheapest way known on this stack: a target it does not reach, Latchkey reaches in this run only if one of them can be done cheaper still.`,
       '',
     );
   }

@@ -5,9 +5,10 @@
 //
 // What it keeps, each done the cheapest way this stack has:
 // - Fastify parsing the form as the ceiling does (fastify-ceiling.mjs);
-// - what every Latchkey response carries: its security headers, a request id
-//   and one access-log line, written sixteen at a time to /dev/null (as the
-//   twentieth pass measured them); FLOOR_BARE=1 leaves them out;
+// - what every Latchkey response carries: its security headers and request id
+//   (Latchkey's own hook, src/http/security-headers.ts) and one access-log
+//   line, written sixteen at a time to /dev/null (as the twentieth pass
+//   measured it); FLOOR_BARE=1 leaves them out;
 // - the client's Basic credentials checked against its secret's SHA-256, the
 //   client held in memory and never reread;
 // - refresh and code: the presented token's or code's SHA-256 looked up with
@@ -32,14 +33,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, fsync, mkdtempSync, openSync, rmSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import fastify from 'fastify';
+import { openFloorDatabase } from '../floor-database.mjs';
 import { announceReady, BASIC, CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, CODE_VERIFIER, countOf, FORM, REDIRECT_URI } from './peer.mjs';
 
 const dist = new URL('../../dist/', import.meta.url);
 // Alone on a fresh checkout, build first (the harness has built it already for Latchkey).
 if (!existsSync(new URL('store/open.js', dist))) execFileSync('npm', ['run', '--silent', 'build'], { cwd: new URL('../..', import.meta.url), stdio: ['ignore', 'ignore', 'inherit'] });
-const { migrateToLatest, openStore } = await import(new URL('store/open.js', dist).href);
 const { hashCredential, newCredential } = await import(new URL('core/secrets.js', dist).href);
 
 const PORT = Number(process.env.PORT || 4004);
@@ -52,17 +52,8 @@ const CODE_TTL_MS = 3_600_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-floor-'));
 const file = join(dir, 'floor.sqlite');
-const store = openStore({ sqliteFile: file });
-await migrateToLatest(store);
-await store.close();
-
-const db = new BetterSqlite3(file);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
-db.pragma('foreign_keys = ON');
+const db = await openFloorDatabase(await import(new URL('store/open.js', dist).href), file);
 const started = Date.now();
-db.prepare(`insert into users (id, email, password_hash, first_name, last_name, is_admin, created_at, updated_at) values ('u', 'u@example.com', 'x', 'U', 'U', 0, ?, ?)`).run(started, started);
-db.prepare(`insert into accounts (id, name, kind, created_at) values ('a', 'A', 'company', ?)`).run(started);
 db.prepare(
   `insert into clients (id, name, redirect_uris, scopes, grant_types, is_public, is_legacy, created_at, updated_at) values (?, 'C', '[]', '["read"]', '["refresh_token"]', 0, 0, ?, ?)`,
 ).run(CLIENT_ID, started, started);
@@ -180,18 +171,9 @@ app.addContentTypeParser(FORM, { parseAs: 'string' }, (_req, body, done) => {
 });
 
 if (!BARE) {
-  // Latchkey's (src/http/security-headers.ts), one call each as there.
-  const POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
-  let requests = 0;
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('content-security-policy', POLICY);
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    reply.header('x-request-id', `req-${++requests}`);
-    done();
-  });
+  // Latchkey's own hook: the same headers and request id, set the same way.
+  const { registerSecurityHeaders } = await import(new URL('http/security-headers.js', dist).href);
+  registerSecurityHeaders(app);
   const devNull = openSync('/dev/null', 'w');
   let lines = [];
   app.addHook('onResponse', (request, reply, done) => {
