@@ -153,8 +153,7 @@ async function compare(withPostgres: boolean): Promise<{ summaries: Summary[]; v
       else await server.stop();
     }
   }
-  const summaries = [...rows.values()].map(summarise);
-  return { summaries, verdicts: comparisonVerdicts(summaries) };
+  return { summaries: [...rows.values()].map(summarise), verdicts: comparisonVerdicts([...rows.values()]) };
 }
 
 /** Memory over one load period: the resident set during it, and what is left after a full collection at its end. */

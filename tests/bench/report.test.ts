@@ -6,9 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { LoadResult } from '../../bench/common.js';
-import { comparisonVerdicts, FLOOR, growthVerdict, type Row, roundByRoundChange, type Summary, summarise, verdictTable } from '../../bench/report.js';
+import { comparisonVerdicts, FLOOR, growthVerdict, type Row, roundByRoundChange, summarise, verdictTable } from '../../bench/report.js';
 
 function row(...rates: number[]): Row {
+  return rowOf('latchkey-postgres', 'bearer_opaque', ...rates);
+}
+
+function rowOf(server: string, scenario: string, ...rates: number[]): Row {
   const round = (requestsPerSecond: number): LoadResult => ({
     requestsPerSecond,
     total: requestsPerSecond * 10,
@@ -21,7 +25,7 @@ function row(...rates: number[]): Row {
     statuses: { '2xx': requestsPerSecond * 10 },
     reused: 0,
   });
-  return { server: 'latchkey-postgres', scenario: 'bearer_opaque', rounds: rates.map(round) };
+  return { server, scenario, rounds: rates.map(round) };
 }
 
 describe('growth verdict', () => {
@@ -60,19 +64,16 @@ describe('growth verdict', () => {
 });
 
 describe('target verdicts', () => {
-  const summary = (server: string, scenario: string, rps: number): Summary => ({ server, scenario, rps, p50: 1, p99: 2, failed: 0, requests: rps * 10, cpu: 100 });
-
   test('say where the durable floor lands against each target, when it ran', () => {
-    const summaries = [
-      summary('latchkey-sqlite', 'refresh', 5000),
-      summary('oidc-provider', 'refresh', 2500),
-      summary(FLOOR, 'refresh', 8000),
-      summary('fastify', 'post', 40_000),
-      summary('latchkey-sqlite', 'bearer_opaque', 18_000),
-      summary(FLOOR, 'bearer_opaque', 24_000),
-      summary('fastify', 'get', 40_000),
-    ];
-    const verdicts = comparisonVerdicts(summaries);
+    const verdicts = comparisonVerdicts([
+      rowOf('latchkey-sqlite', 'refresh', 5000),
+      rowOf('oidc-provider', 'refresh', 2500),
+      rowOf(FLOOR, 'refresh', 8000),
+      rowOf('fastify', 'post', 40_000),
+      rowOf('latchkey-sqlite', 'bearer_opaque', 18_000),
+      rowOf(FLOOR, 'bearer_opaque', 24_000),
+      rowOf('fastify', 'get', 40_000),
+    ]);
     const byTarget = new Map(verdicts.map((verdict) => [verdict.target, verdict]));
     assert.deepEqual(byTarget.get('rotating refresh ≥ 3× oidc-provider'), {
       target: 'rotating refresh ≥ 3× oidc-provider',
@@ -91,9 +92,31 @@ describe('target verdicts', () => {
   });
 
   test('keep three columns when the floor did not run', () => {
-    const verdicts = comparisonVerdicts([summary('latchkey-sqlite', 'refresh', 9000), summary('oidc-provider', 'refresh', 3000)]);
+    const verdicts = comparisonVerdicts([rowOf('latchkey-sqlite', 'refresh', 9000), rowOf('oidc-provider', 'refresh', 3000)]);
     assert.equal(verdicts[0]?.floor, undefined);
     assert.equal(verdicts[0]?.met, true);
     assert.match(verdictTable(verdicts), /^\| target \| measured \| met \|\n\| --- \| --- \| --- \|\n\| rotating refresh ≥ 3× oidc-provider \| 3\.00× \| yes \|/);
+  });
+
+  test("list each round's own ratio beside the ratio of medians, which the target reads", () => {
+    // Round 2 was slow for both servers, and each round's ratio is its own: from 3.00× to 2.78× for Latchkey.
+    const verdicts = comparisonVerdicts([
+      rowOf('latchkey-sqlite', 'refresh', 6000, 4000, 5000),
+      rowOf('oidc-provider', 'refresh', 2000, 1400, 1800),
+      rowOf(FLOOR, 'refresh', 6300, 4100, 5600),
+    ]);
+    assert.deepEqual(verdicts[0], {
+      target: 'rotating refresh ≥ 3× oidc-provider',
+      measured: '2.78× (each round: 3.00×, 2.86×, 2.78×)',
+      met: false,
+      floor: { measured: '3.11× (each round: 3.15×, 2.93×, 3.11×)', reaches: true },
+    });
+  });
+
+  test('list no rounds for rows of different rounds, or of one', () => {
+    const uneven = comparisonVerdicts([rowOf('latchkey-sqlite', 'refresh', 6000, 4000), rowOf('oidc-provider', 'refresh', 2000, 1400, 1800)]);
+    assert.equal(uneven[0]?.measured, '2.78×');
+    const single = comparisonVerdicts([rowOf('latchkey-sqlite', 'refresh', 6000), rowOf('oidc-provider', 'refresh', 2000)]);
+    assert.equal(single[0]?.measured, '3.00×');
   });
 });
