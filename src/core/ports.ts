@@ -219,11 +219,20 @@ export interface SubjectLookup {
    * cache of a few seconds (LATCHKEY_RESOURCE_GUARD_CACHE_SECONDS); whether the
    * token itself is valid is never cached.
    */
-  findParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Promise<{
-    client: Client | undefined;
-    user: User | null | undefined;
-    account: Account | null | undefined;
-  }>;
+  findParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Promise<Parties>;
+  /**
+   * findParties' answer when the cache holds it, at once (no promise, for the
+   * resource guard's usual case); undefined when it does not, and always
+   * within a transaction or with the cache off.
+   */
+  cachedParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Parties | undefined;
+}
+
+/** A token's client, user and account (SubjectLookup.findParties). */
+export interface Parties {
+  client: Client | undefined;
+  user: User | null | undefined;
+  account: Account | null | undefined;
 }
 
 export interface PartnerRepository {

@@ -101,17 +101,32 @@ export class VerificationKeys {
   async get(kid: string): Promise<PublicKey | undefined> {
     const known = this.keys.get(kid);
     if (known) {
-      if (this.options.now() - this.loadedAt >= (this.options.refreshMs ?? 60_000)) {
-        this.refreshing ??= this.reload()
-          .catch(() => {})
-          .finally(() => {
-            this.refreshing = undefined;
-          });
-      }
+      this.refreshWhenDue();
       return known;
     }
     await this.reload();
     return this.keys.get(kid);
+  }
+
+  /**
+   * Whether the key with this kid is in the set held in memory, answered at
+   * once: what a token verified with it before needs to stand. False for a kid
+   * not held, which only `get` looks for in the database.
+   */
+  holds(kid: string): boolean {
+    if (!this.keys.has(kid)) return false;
+    this.refreshWhenDue();
+    return true;
+  }
+
+  /** Starts the background refresh once the set is `refreshMs` old. */
+  private refreshWhenDue(): void {
+    if (this.options.now() - this.loadedAt < (this.options.refreshMs ?? 60_000)) return;
+    this.refreshing ??= this.reload()
+      .catch(() => {})
+      .finally(() => {
+        this.refreshing = undefined;
+      });
   }
 
   private async reload(): Promise<void> {

@@ -1,16 +1,17 @@
 /** The resource guard (RFC 6750; RFC 9068 §4), on /api/me and on routes of the test's own, over every dialect. */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { defaultPreset } from '../../src/config/presets/default.js';
 import type { ResourcePolicy } from '../../src/core/bearer.js';
 import { hashCredential } from '../../src/core/secrets.js';
 import { VerificationKeys } from '../../src/core/signing-keys.js';
-import { createResourceGuard, principalOf, type ResourceGuardOptions } from '../../src/http/resource-guard.js';
+import { createResourceGuard, type Principal, principalOf, type ResourceGuardOptions } from '../../src/http/resource-guard.js';
+import { registerUser } from '../../src/services/users.js';
 import type { Store } from '../../src/store/types.js';
 import { ISSUER, REDIRECT_URI, VERIFIER, basic, tokenRequest } from '../support/agent.js';
 import { dialects } from '../support/databases.js';
-import { makeClient } from '../support/fixtures.js';
+import { makeClient, PASSWORD } from '../support/fixtures.js';
 import { type TestServer, useServer } from '../support/server.js';
 
 const BARE = 'Bearer realm="latchkey"';
@@ -246,6 +247,104 @@ for (const dialect of await dialects()) {
       assert.equal(online.statusCode, 401);
       assert.equal(online.json().error, 'invalid_token');
       assert.equal((await get('/test/no-database', bearer(jwt))).statusCode, 200);
+    });
+
+    test('/api/me: names that JSON must escape are answered as given, first and again from the kept parties', async () => {
+      const email = 'escape@example.com';
+      await registerUser(
+        server.store,
+        { email, password: PASSWORD, firstName: 'Ada "the\\Countess"', lastName: 'Lovelace \u00e9\u2713\u{1F600}\u0007', accounts: [{ name: 'Ada </script> & "Co"', kind: 'company' }] },
+        Date.now(),
+      );
+      const code = await server.code({ clientId: jwtClient.id, email, scope: 'profile read' });
+      const issued = await tokenRequest(
+        server.app,
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER },
+        { authorization: basic(jwtClient.id, jwtClient.secret) },
+      );
+      assert.equal(issued.statusCode, 200, issued.body);
+      const token = issued.json().access_token as string;
+      const bodies: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const me = await get('/api/me', bearer(token));
+        assert.equal(me.statusCode, 200, me.body);
+        assert.equal(me.headers['content-type'], 'application/json; charset=utf-8');
+        assert.equal(me.headers['cache-control'], 'no-store');
+        bodies.push(me.body);
+      }
+      assert.equal(bodies[1], bodies[0]);
+      const me = JSON.parse(bodies[0] as string);
+      assert.deepEqual(Object.keys(me), ['user', 'account', 'client_id', 'scope']);
+      assert.deepEqual(me.user, { id: me.user.id, email, first_name: 'Ada "the\\Countess"', last_name: 'Lovelace \u00e9\u2713\u{1F600}\u0007' });
+      assert.deepEqual(me.account, { id: me.account.id, name: 'Ada </script> & "Co"', kind: 'company' });
+      assert.equal(me.client_id, jwtClient.id);
+      assert.equal(me.scope, 'profile read');
+    });
+
+    /**
+     * Runs a guard's hook as Fastify does, on a request of its own: how it ended
+     * (admitted, or refused with a status), and whether that was decided before
+     * the hook returned.
+     */
+    function runHook(hook: preHandlerHookHandler, token: string) {
+      const request = { headers: { authorization: `Bearer ${token}` }, method: 'GET', url: '/x', body: undefined, principal: null, log: { info() {} } };
+      let decided = false;
+      const outcome = new Promise<number>((resolve, reject) => {
+        const reply = {
+          header: () => reply,
+          type: () => reply,
+          code(status: number) {
+            decided = true;
+            resolve(status);
+            return reply;
+          },
+          send: () => reply,
+        };
+        hook.call(server.app, request as unknown as FastifyRequest, reply as unknown as FastifyReply, (error?: Error) => {
+          decided = true;
+          if (error) reject(error);
+          else resolve(200);
+        });
+      });
+      return { request, decidedAtOnce: decided, outcome };
+    }
+
+    test('the usual check, a JWT verified before with its parties cached, is decided before the hook returns', async () => {
+      const { access_token: jwt } = await userTokens(server, { clientId: jwtClient.id, secret: jwtClient.secret });
+      const hook = guardWith(server.app)({ load: true });
+      const first = runHook(hook, jwt);
+      assert.equal(first.decidedAtOnce, false, 'the first check verifies the signature and loads the parties');
+      assert.equal(await first.outcome, 200);
+      const again = runHook(hook, jwt);
+      assert.equal(again.decidedAtOnce, true);
+      assert.equal(await again.outcome, 200);
+      assert.deepEqual(again.request.principal, first.request.principal);
+      assert.equal((again.request.principal as unknown as Principal).user?.email, 'ada@example.com');
+
+      const { access_token: opaque } = await userTokens(server);
+      runHook(hook, opaque);
+      const lookedUp = runHook(hook, opaque);
+      assert.equal(lookedUp.decidedAtOnce, false, 'an opaque token is looked up every time');
+      assert.equal(await lookedUp.outcome, 200);
+    });
+
+    test('a JWT verified before is refused once its key is dropped, on that usual path too', async () => {
+      const { access_token: jwt } = await userTokens(server, { clientId: jwtClient.id, secret: jwtClient.secret });
+      let dropped = false;
+      const source = { listSigningKeys: async () => (dropped ? [] : server.store.listSigningKeys()) };
+      const hook = guardWith(server.app, { keys: new VerificationKeys(source, { now: () => server.clock.now(), refreshMs: 0 }) })({ load: true });
+      assert.equal(await runHook(hook, jwt).outcome, 200);
+      assert.equal(runHook(hook, jwt).decidedAtOnce, true);
+      dropped = true;
+      // The key set held in memory is refreshed in the background, here at every use: a
+      // refresh that was already running read the key, the next one finds it gone.
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+      await runHook(hook, jwt).outcome;
+      await settle();
+      await runHook(hook, jwt).outcome;
+      await settle();
+      const refused = runHook(hook, jwt);
+      assert.equal(await refused.outcome, 401);
     });
 
     test('a JWT that is tampered with or expired is invalid_token', async () => {

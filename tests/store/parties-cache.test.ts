@@ -43,6 +43,21 @@ for (const dialect of await dialects()) {
       assert.ok(Object.isFrozen(second.client) && Object.isFrozen(second.user) && Object.isFrozen(second.account));
     });
 
+    test('cachedParties: what findParties kept, at once; nothing it has not kept, nothing once emptied, nothing in a transaction', async () => {
+      const ids = await parties();
+      assert.equal(store.cachedParties(ids), undefined, 'not looked up yet');
+      assert.equal(store.cachedParties(ids), undefined, 'and asking does not look it up');
+      const found = await store.findParties(ids);
+      assert.equal(store.cachedParties(ids), found);
+      await store.updateClient(ids.clientId, { name: 'Renamed for the guard' }, Date.now());
+      assert.equal(store.cachedParties(ids), undefined, 'emptied by a change');
+      await store.findParties(ids);
+      await store.transaction(async (tx) => {
+        assert.equal(tx.cachedParties(ids), undefined, "a transaction reads its own writes, never the cache's");
+      });
+      assert.equal((await database.open({ partiesCacheMs: 0 })).cachedParties(ids), undefined, 'no cache, nothing cached');
+    });
+
     test('changes made through the store are seen at once: client update, destroy, user lock, partner link', async () => {
       const ids = await parties();
       await store.findParties(ids);

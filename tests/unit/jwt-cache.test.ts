@@ -1,7 +1,8 @@
 /** The verified-JWT cache of the resource guard: a hit skips the signature check, and only the signature check. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { importJWK, type JWK } from 'jose';
+import { type AccessTokenValidation, authenticateAccessToken, knownJwtPrincipal } from '../../src/core/bearer.js';
 import { InvalidToken } from '../../src/core/errors.js';
 import { generateSigningKey, signAccessToken, VerifiedTokenCache, verifyAccessToken } from '../../src/core/jwt.js';
 import type { SigningKey } from '../../src/core/model.js';
@@ -152,4 +153,63 @@ test('a request that joins a running verification is refused if the token has ex
   const late = caught(() => verify(token, publishing(key), NOW + 3600_000, cache));
   assert.equal((await first).subject, 'usr_ada');
   assert.ok((await late) instanceof InvalidToken);
+});
+
+describe('knownJwtPrincipal: the guard\'s answer without a promise', () => {
+  /** The validation a guard passes, with no database: an offline JWT check never reaches it. */
+  function validation(key: SigningKey, cache: VerifiedTokenCache, overrides: Partial<AccessTokenValidation> = {}): AccessTokenValidation {
+    return {
+      store: {
+        findAccessToken: () => {
+          throw new Error('the database was used');
+        },
+      },
+      keys: publishing(key),
+      holdsKey: (kid) => kid === key.kid,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      now: NOW + 1000,
+      online: false,
+      jwtCache: cache,
+      ...overrides,
+    };
+  }
+
+  test('a token verified before, its key still held: the principal authenticateAccessToken gave', async () => {
+    const key = await generateSigningKey(NOW);
+    const token = await issue(key);
+    const cache = new VerifiedTokenCache();
+    assert.equal(knownJwtPrincipal(token, validation(key, cache)), undefined, 'not verified yet');
+    const checked = await authenticateAccessToken(token, validation(key, cache));
+    assert.deepEqual(knownJwtPrincipal(token, validation(key, cache, { now: NOW + 2000 })), checked);
+    assert.equal(checked.userId, 'usr_ada');
+    assert.equal(checked.accountId, 'acc_1');
+  });
+
+  test('undefined whenever more is to be checked: key no longer held, expired, online, no key set or cache, an opaque token', async () => {
+    const key = await generateSigningKey(NOW);
+    const token = await issue(key);
+    const cache = new VerifiedTokenCache();
+    await authenticateAccessToken(token, validation(key, cache));
+    assert.ok(knownJwtPrincipal(token, validation(key, cache)));
+    assert.equal(knownJwtPrincipal(token, validation(key, cache, { holdsKey: () => false })), undefined, 'its key dropped');
+    assert.equal(knownJwtPrincipal(token, validation(key, cache, { online: true })), undefined, 'the revocation check reads the database');
+    assert.equal(knownJwtPrincipal(token, validation(key, cache, { holdsKey: undefined })), undefined);
+    assert.equal(knownJwtPrincipal(token, validation(key, cache, { jwtCache: undefined })), undefined);
+    assert.equal(knownJwtPrincipal('lk_at_opaque', validation(key, cache)), undefined);
+    assert.equal(knownJwtPrincipal(token, validation(key, cache, { now: NOW + 3600_000 })), undefined, 'expired');
+    assert.equal(cache.has(token), false, 'and forgotten');
+  });
+
+  test('a token refused after its signature is refused at once too: a user token without an account', async () => {
+    const key = await generateSigningKey(NOW);
+    const cache = new VerifiedTokenCache();
+    const token = await signAccessToken(
+      { issuer: ISSUER, audience: AUDIENCE, subject: 'usr_ada', clientId: 'lkc_app', scopes: ['read'], accountId: null, issuedAt: NOW, expiresAt: NOW + 3600_000 },
+      key,
+    );
+    assert.ok((await caught(() => authenticateAccessToken(token, validation(key, cache)))) instanceof InvalidToken);
+    assert.equal(cache.has(token), true, 'its signature was good');
+    assert.ok((await caught(async () => knownJwtPrincipal(token, validation(key, cache)))) instanceof InvalidToken);
+  });
 });

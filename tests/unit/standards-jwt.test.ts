@@ -189,6 +189,36 @@ describe('VerificationKeys: public keys in memory', () => {
     assert.equal(lists, 4);
     assert.equal(await keys.get(first.kid), undefined, 'a pruned key is gone after the refresh');
   });
+
+  test('holds: answered from memory, never a lookup of its own; a due refresh starts, and a dropped key is then no longer held', async () => {
+    const first = await generateSigningKey(NOW);
+    const second = await generateSigningKey(NOW);
+    let stored = [first];
+    let lists = 0;
+    let now = NOW;
+    const keys = new VerificationKeys(
+      {
+        listSigningKeys: async () => {
+          lists += 1;
+          return stored;
+        },
+      },
+      { now: () => now, refreshMs: 60_000 },
+    );
+    assert.equal(keys.holds(first.kid), false, 'nothing loaded yet');
+    assert.equal(lists, 0, 'and nothing looked up for it');
+    assert.ok(await keys.get(first.kid));
+    assert.equal(keys.holds(first.kid), true);
+    assert.equal(keys.holds(second.kid), false);
+    assert.equal(lists, 1, 'an unknown kid is looked up only by get');
+    stored = [second];
+    now += 61_000;
+    assert.equal(keys.holds(first.kid), true, 'still held while the refresh runs');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(lists, 2, 'the refresh was started');
+    assert.equal(keys.holds(first.kid), false, 'a dropped key is no longer held');
+    assert.equal(keys.holds(second.kid), true);
+  });
 });
 
 describe('the signing key lifecycle (sqlite)', () => {

@@ -1,10 +1,10 @@
 /** The store's process-wide read caches (see read-cache.ts), shared by a store and its transactions. */
 import type { Client, Scope } from '../../core/model.js';
-import type { Store } from '../types.js';
+import type { Parties } from '../../core/ports.js';
 import type { ChangeListener } from './pg-changes.js';
 import type { ReadCache } from './read-cache.js';
 
-export type Parties = Awaited<ReturnType<Store['findParties']>>;
+export type { Parties };
 
 /** A client with its secrets as loaded, for the cache: each secret's hash and when it expires (null: never). */
 export interface LoadedClient {

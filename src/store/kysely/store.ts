@@ -321,6 +321,10 @@ export class KyselyStore implements Store {
     return this.users.findParties(ids);
   }
 
+  cachedParties(ids: { clientId: string; userId: string | null; accountId: string | null }): Parties | undefined {
+    return this.users.cachedParties(ids);
+  }
+
   findGrant(grantId: string): Promise<AnyGrant | undefined> {
     return this.grants.findGrant(grantId);
   }

@@ -137,18 +137,24 @@ export class KyselyUserRepository extends KyselyRepository implements SubjectLoo
    * destroyed client's tokens are revoked with it.
    */
   async findParties(ids: PartyIds): Promise<Parties> {
-    const { parties, changes } = this.store.caches;
+    const cached = this.cachedParties(ids);
+    if (cached !== undefined) return cached;
+    const { parties } = this.store.caches;
     // Inside a transaction, reads see the transaction's own writes: no cache.
     if (this.db.isTransaction || !parties.enabled) return this.loadParties(ids);
-    changes?.start();
-    const key = `${ids.clientId}\u0000${ids.userId ?? ''}\u0000${ids.accountId ?? ''}`;
-    const cached = parties.get(key);
-    if (cached !== undefined) return cached;
     const generation = parties.generation;
     const found = await this.loadParties(ids);
     // Only a complete answer is kept; shared by requests, so frozen against a handler's edits.
-    if (found.client && found.user !== undefined && found.account !== undefined) parties.set(key, deepFreeze(found), generation);
+    if (found.client && found.user !== undefined && found.account !== undefined) parties.set(partiesKey(ids), deepFreeze(found), generation);
     return found;
+  }
+
+  /** findParties' answer when its cache holds it, at once; undefined when it does not (findParties then reads it). */
+  cachedParties(ids: PartyIds): Parties | undefined {
+    const { parties, changes } = this.store.caches;
+    if (this.db.isTransaction || !parties.enabled) return undefined;
+    changes?.start();
+    return parties.get(partiesKey(ids));
   }
 
   private async loadParties(ids: PartyIds): Promise<Parties> {
@@ -180,4 +186,8 @@ export class KyselyUserRepository extends KyselyRepository implements SubjectLoo
       account: ids.accountId === null ? null : account,
     };
   }
+}
+
+function partiesKey(ids: PartyIds): string {
+  return `${ids.clientId}\u0000${ids.userId ?? ''}\u0000${ids.accountId ?? ''}`;
 }
