@@ -158,64 +158,62 @@ describe('signing keys and JWT access tokens', () => {
 });
 
 describe('VerificationKeys: public keys in memory', () => {
-  test('a known kid costs no lookup; an unknown kid reloads; the background refresh drops removed keys', async () => {
-    const first = await generateSigningKey(NOW);
-    const second = await generateSigningKey(NOW);
-    let stored = [first];
-    let lists = 0;
-    let now = NOW;
+  /** A key set over a source whose keys the test sets, counting its lookups, on a clock the test moves. */
+  async function keySet() {
+    const source = {
+      first: await generateSigningKey(NOW),
+      second: await generateSigningKey(NOW),
+      stored: [] as SigningKey[],
+      lists: 0,
+      now: NOW,
+    };
+    source.stored = [source.first];
     const keys = new VerificationKeys(
       {
         listSigningKeys: async () => {
-          lists += 1;
-          return stored;
+          source.lists += 1;
+          return source.stored;
         },
       },
-      { now: () => now, refreshMs: 60_000 },
+      { now: () => source.now, refreshMs: 60_000 },
     );
+    return { source, keys };
+  }
+
+  test('a known kid costs no lookup; an unknown kid reloads; the background refresh drops removed keys', async () => {
+    const { source, keys } = await keySet();
+    const { first, second } = source;
     assert.ok(await keys.get(first.kid));
-    assert.equal(lists, 1);
+    assert.equal(source.lists, 1);
     for (let i = 0; i < 5; i++) assert.ok(await keys.get(first.kid));
-    assert.equal(lists, 1, 'a known kid needs no database');
+    assert.equal(source.lists, 1, 'a known kid needs no database');
     assert.equal(await keys.get(second.kid), undefined);
-    assert.equal(lists, 2);
-    stored = [first, second];
+    assert.equal(source.lists, 2);
+    source.stored = [first, second];
     assert.ok(await keys.get(second.kid), 'a key added by a rotation elsewhere is found at once');
-    assert.equal(lists, 3);
-    stored = [second];
-    now += 61_000;
+    assert.equal(source.lists, 3);
+    source.stored = [second];
+    source.now += 61_000;
     assert.ok(await keys.get(first.kid), 'still served while the refresh runs');
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(lists, 4);
+    assert.equal(source.lists, 4);
     assert.equal(await keys.get(first.kid), undefined, 'a pruned key is gone after the refresh');
   });
 
   test('holds: answered from memory, never a lookup of its own; a due refresh starts, and a dropped key is then no longer held', async () => {
-    const first = await generateSigningKey(NOW);
-    const second = await generateSigningKey(NOW);
-    let stored = [first];
-    let lists = 0;
-    let now = NOW;
-    const keys = new VerificationKeys(
-      {
-        listSigningKeys: async () => {
-          lists += 1;
-          return stored;
-        },
-      },
-      { now: () => now, refreshMs: 60_000 },
-    );
+    const { source, keys } = await keySet();
+    const { first, second } = source;
     assert.equal(keys.holds(first.kid), false, 'nothing loaded yet');
-    assert.equal(lists, 0, 'and nothing looked up for it');
+    assert.equal(source.lists, 0, 'and nothing looked up for it');
     assert.ok(await keys.get(first.kid));
     assert.equal(keys.holds(first.kid), true);
     assert.equal(keys.holds(second.kid), false);
-    assert.equal(lists, 1, 'an unknown kid is looked up only by get');
-    stored = [second];
-    now += 61_000;
+    assert.equal(source.lists, 1, 'an unknown kid is looked up only by get');
+    source.stored = [second];
+    source.now += 61_000;
     assert.equal(keys.holds(first.kid), true, 'still held while the refresh runs');
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(lists, 2, 'the refresh was started');
+    assert.equal(source.lists, 2, 'the refresh was started');
     assert.equal(keys.holds(first.kid), false, 'a dropped key is no longer held');
     assert.equal(keys.holds(second.kid), true);
   });

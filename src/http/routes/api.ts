@@ -12,9 +12,10 @@ const accountJson = (account: Account) => JSON.stringify({ id: account.id, name:
  * The JSON of a user or account, made once per frozen object: the store's
  * parties cache hands every request of a token the same frozen objects
  * (UserRepository.findParties), and a frozen object's JSON never changes.
- * Measured under callgrind: serializing the principal (Fastify's compiled
- * serializer for a response schema) was about 6,500 instructions of a JWT
- * bearer check; with the parts kept, ANALYSIS.md (twenty-fifth pass).
+ * Measured under callgrind: serializing the principal with a serializer
+ * compiled for its response schema (fast-json-stringify) took about 6,500
+ * instructions of a JWT bearer check; with the parts kept, the check costs
+ * 4,200 fewer (ANALYSIS.md, twenty-fifth pass).
  */
 const partJson = new WeakMap<object, string>();
 function jsonOf<T extends object>(value: T, write: (value: T) => string): string {
