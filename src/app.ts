@@ -32,6 +32,7 @@ import { registerTokenRoutes } from './http/routes/token.js';
 import { createResourceGuard } from './http/resource-guard.js';
 import { logoOrigin, registerSecurityHeaders } from './http/security-headers.js';
 import { registerNulGuard } from './http/nul-guard.js';
+import { registerTurnCohort } from './http/turn-cohort.js';
 import { Sessions } from './http/session.js';
 import { scheduleKeyRotation } from './services/keys.js';
 import { KyselyStore } from './store/kysely/store.js';
@@ -164,6 +165,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const ctx: AppContext = { config, preset, settings, store, clock, sessions, throttle, brand, guard, metrics };
 
   const logo = logoOrigin(config.brandLogoUrl);
+  registerTurnCohort(app);
   registerSecurityHeaders(app, { imageOrigins: logo ? [logo] : [] });
   registerErrorHandling(app);
   registerNulGuard(app);
