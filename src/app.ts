@@ -12,7 +12,7 @@ import type { Config } from './config/schema.js';
 import type { AppContext } from './http/context.js';
 import { registerErrorHandling } from './http/errors.js';
 import { parseFormEncoded } from './http/form.js';
-import { loggerOptions, OneLinePerRequest, requestLoggerFactory } from './http/logging.js';
+import { deferChildLoggers, loggerOptions, OneLinePerRequest } from './http/logging.js';
 import { newRequestId } from './http/request-id.js';
 import { createMetrics, type Metrics, registerMetrics } from './http/metrics.js';
 import { registerAdminApi } from './http/admin/api.js';
@@ -89,13 +89,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     trustProxy: config.trustProxy,
     genReqId: newRequestId,
     logController: new OneLinePerRequest(),
-    childLoggerFactory: requestLoggerFactory,
     requestIdHeader: false,
     // While draining (SIGTERM), a request that arrives on an open keep-alive connection
     // is still served, with "Connection: close", rather than refused with a 503.
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   });
+  // Each request's logger is made when it first logs (Fastify's null logger, when logging is off, has no children to defer).
+  if (deps.logger !== false) deferChildLoggers(app.log);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {

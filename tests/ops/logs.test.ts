@@ -13,7 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/schema.js';
-import { completedLine, directStream, epochTime, loggerOptions, OneLinePerRequest, requestLoggerFactory } from '../../src/http/logging.js';
+import { completedLine, deferChildLoggers, directStream, epochTime, loggerOptions, OneLinePerRequest } from '../../src/http/logging.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, ISSUER, PASSWORD, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, tokenRequest } from '../support/agent.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -222,24 +222,26 @@ describe("a request's logger", () => {
     const app = Fastify({
       logger: loggerOptions('info', stream),
       logController: new OneLinePerRequest(),
-      childLoggerFactory: requestLoggerFactory,
       genReqId: () => 'request-1',
     });
+    // Counts the children pino makes: deferChildLoggers calls this one when a logger first logs.
     let children = 0;
-    const child = app.log.child.bind(app.log);
-    app.log.child = ((...args: Parameters<typeof child>) => {
+    const child = app.log.child;
+    app.log.child = function counted(this: typeof app.log, ...args: Parameters<typeof child>) {
       children += 1;
-      return child(...args);
-    }) as typeof app.log.child;
+      return child.apply(this, args);
+    } as typeof app.log.child;
+    deferChildLoggers(app.log);
     app.get('/quiet', async () => ({ ok: true }));
     app.get('/chatty', async (request) => {
       request.log.warn({ detail: 'something' }, 'a warning');
+      request.log.child({ step: 'two' }).warn('a nested warning');
       return { ok: true };
     });
     assert.equal((await app.inject('/quiet')).statusCode, 200);
     assert.equal(children, 0, 'no child logger for a request that logs nothing of its own');
     assert.equal((await app.inject('/chatty')).statusCode, 200);
-    assert.equal(children, 1);
+    assert.equal(children, 2, "the request's logger, then its own child");
     await new Promise((resolve) => setImmediate(resolve));
     const warning = written
       .trim()
@@ -248,12 +250,20 @@ describe("a request's logger", () => {
       .find((line) => line.msg === 'a warning');
     assert.equal(warning?.reqId, 'request-1');
     assert.equal(warning?.level, 40);
+    // A child of the request's logger is pino's own, with both bindings.
+    const nested = written
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === 'a nested warning');
+    assert.deepEqual([nested?.reqId, nested?.step], ['request-1', 'two']);
     await app.close();
   });
 
   test('takes a route’s own level, before and after it is made', () => {
     const parent = Fastify({ logger: loggerOptions('info', new PassThrough()) }).log;
-    const logger = requestLoggerFactory(parent, { reqId: 'r' }, { level: 'warn' });
+    deferChildLoggers(parent);
+    const logger = parent.child({ reqId: 'r' }, { level: 'warn' });
     assert.equal(logger.level, 'warn');
     logger.info('not written at warn');
     assert.equal(logger.level, 'warn');

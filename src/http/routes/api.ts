@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Account, User } from '../../core/model.js';
 import { formatScope } from '../../core/scope.js';
 import type { AppContext } from '../context.js';
+import { jsonString } from '../json-string.js';
 import { principalOf } from '../resource-guard.js';
 
 const userJson = (user: User) => JSON.stringify({ id: user.id, email: user.email, first_name: user.firstName, last_name: user.lastName });
@@ -35,7 +36,7 @@ function jsonOf<T extends object>(value: T, write: (value: T) => string): string
 export function describePrincipal(request: FastifyRequest, reply: FastifyReply): void {
   const { user, account, clientId, scopes } = principalOf(request);
   // A client's own token (client credentials) acts for no user or account: its identity is the client.
-  const body = `{"user":${user ? jsonOf(user, userJson) : 'null'},"account":${account ? jsonOf(account, accountJson) : 'null'},"client_id":${JSON.stringify(clientId)},"scope":${JSON.stringify(formatScope(scopes))}}`;
+  const body = `{"user":${user ? jsonOf(user, userJson) : 'null'},"account":${account ? jsonOf(account, accountJson) : 'null'},"client_id":${jsonString(clientId)},"scope":${jsonString(formatScope(scopes))}}`;
   reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
 }
 
