@@ -58,6 +58,21 @@ for (const dialect of await dialects()) {
       assert.equal((await database.open({ partiesCacheMs: 0 })).cachedParties(ids), undefined, 'no cache, nothing cached');
     });
 
+    test("one account's parties with two clients, and a client's own, are each their own", async () => {
+      const ids = await parties();
+      const { client: other } = await makeClient(store);
+      const withOther = { ...ids, clientId: other.id };
+      const machine = { clientId: other.id, userId: null, accountId: null };
+      for (let round = 0; round < 2; round++) {
+        assert.equal((await store.findParties(ids)).client?.id, ids.clientId);
+        assert.equal(store.cachedParties(withOther)?.client?.id, round === 0 ? undefined : other.id, 'not the first client\'s parties');
+        assert.equal((await store.findParties(withOther)).client?.id, other.id);
+        const own = await store.findParties(machine);
+        assert.deepEqual([own.client?.id, own.user, own.account], [other.id, null, null]);
+        assert.equal(store.cachedParties(ids)?.client?.id, ids.clientId);
+      }
+    });
+
     test('changes made through the store are seen at once: client update, destroy, user lock, partner link', async () => {
       const ids = await parties();
       await store.findParties(ids);

@@ -52,11 +52,16 @@ export function hashLookup<Row>(table: string, key: string, grantColumns: string
   return { text, keyOf };
 }
 
-/** Each hash's row, in the order of `hashes` (undefined: none); a hash asked twice is looked up once. */
+/**
+ * Each hash's row, in the order of `hashes` (undefined: none); a hash asked twice is looked up once.
+ * The hashes are credential hashes (hashCredential: base64url), which JSON writes as they are.
+ */
 export async function findByHashes<Row>(target: QueryTarget, lookup: HashLookup<Row>, hashes: string[]): Promise<(Row | undefined)[]> {
   if (hashes.length > MAX_BATCH) throw new TypeError(`a lookup takes at most ${MAX_BATCH} hashes`);
   const distinct = hashes.length === 1 ? hashes : [...new Set(hashes)];
-  const { rows } = await executeOn<Row>(target, CompiledQuery.raw(lookup.text[target.dialect], [JSON.stringify(distinct)]));
+  // Joined rather than JSON.stringify'd, which looks at every character for one to escape: a quarter of the time
+  // for nine hashes (JSON.stringify was about 2,000 instructions of an opaque bearer check; twenty-sixth pass).
+  const { rows } = await executeOn<Row>(target, CompiledQuery.raw(lookup.text[target.dialect], [`["${distinct.join('","')}"]`]));
   if (hashes.length === 1) return [rows[0]];
   const byHash = new Map<string, Row>();
   for (const row of rows) byHash.set(lookup.keyOf(row), row);
