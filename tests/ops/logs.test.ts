@@ -13,7 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/schema.js';
-import { completedLine, deferChildLoggers, directStream, epochTime, loggerOptions, OneLinePerRequest } from '../../src/http/logging.js';
+import { completedLine, deferChildLoggers, directStream, epochTime, loggerOptions, OneLinePerRequest, roundedMs, roundedMsText } from '../../src/http/logging.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, ISSUER, PASSWORD, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, tokenRequest } from '../support/agent.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -150,6 +150,7 @@ describe('the "request completed" line', () => {
   const replies = [
     { statusCode: 200, elapsedTime: 0.123456789 },
     { statusCode: 302, elapsedTime: 12 },
+    { statusCode: 401, elapsedTime: 3.1000004 },
   ];
 
   test('is, byte for byte, the line pino writes for the same request (but for the time)', async () => {
@@ -158,13 +159,20 @@ describe('the "request completed" line', () => {
       for (const reply of replies) {
         assert.ok(directStream(log), 'the line is written directly for the logger buildApp configures');
         const fast = completedLine(log, 'reqId', request as unknown as FastifyRequest, reply as unknown as FastifyReply);
-        log.info({ reqId: request.id, req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+        log.info({ reqId: request.id, req: request, res: reply, responseTime: roundedMs(reply.elapsedTime) }, 'request completed');
         await new Promise((resolve) => setImmediate(resolve));
         const byPino = lines.pop() as string;
         assert.equal(withoutTime(fast), withoutTime(byPino));
         assert.ok(!fast.includes('secret-code'), 'a credential parameter of the URL is masked');
       }
     }
+  });
+
+  test('its response time is in milliseconds to the microsecond, written as JavaScript writes the rounded number', () => {
+    const samples = [0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.12, 0.123456789, 1.0005, 2.5, 3.1000004, 12, 99.999, 99.9996, 1234.5, 2_147_483.647, 2_147_483.648, 1e12 + 0.25, Number.NaN];
+    for (let index = 0; index < 2000; index++) samples.push(Math.random() * 10 ** Math.floor(Math.random() * 6));
+    for (const ms of samples) assert.equal(roundedMsText(ms), `${roundedMs(ms)}`, String(ms));
+    assert.deepEqual([roundedMsText(0.123456789), roundedMsText(12), roundedMsText(0.1204)], ['0.123', '12', '0.12']);
   });
 
   test("its time is pino's epoch time, made once per millisecond", () => {
