@@ -103,7 +103,7 @@ export function comparisonVerdicts(rows: Row[]): Verdict[] {
   };
   /** A target on `scenario`'s rate over the `against` row's, for Latchkey and, when it ran, for the floor. */
   const ratio = (target: string, scenario: string, against: Row | undefined, minimum: number, unit: 'x' | '%') => {
-    const reference = against ? summarise(against).rps : Number.NaN;
+    const reference = against ? rate(against.server, against.scenario) : Number.NaN;
     const value = ours(scenario) / reference;
     if (!Number.isFinite(value)) return;
     const verdict: Verdict = { target, measured: measured(value, 'latchkey-sqlite', scenario, against, unit), met: value >= minimum };

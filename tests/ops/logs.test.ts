@@ -251,19 +251,17 @@ describe("a request's logger", () => {
     assert.equal((await app.inject('/chatty')).statusCode, 200);
     assert.equal(children, 2, "the request's logger, then its own child");
     await new Promise((resolve) => setImmediate(resolve));
-    const warning = written
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .find((line) => line.msg === 'a warning');
+    const lineSaying = (msg: string) =>
+      written
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line.msg === msg);
+    const warning = lineSaying('a warning');
     assert.equal(warning?.reqId, 'request-1');
     assert.equal(warning?.level, 40);
     // A child of the request's logger is pino's own, with both bindings.
-    const nested = written
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .find((line) => line.msg === 'a nested warning');
+    const nested = lineSaying('a nested warning');
     assert.deepEqual([nested?.reqId, nested?.step], ['request-1', 'two']);
     await app.close();
   });
