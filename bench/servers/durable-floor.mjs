@@ -6,9 +6,13 @@
 // What it keeps, each done the cheapest way this stack has:
 // - Fastify parsing the form as the ceiling does (fastify-ceiling.mjs);
 // - what every Latchkey response carries: its security headers and request id
-//   (Latchkey's own hook, src/http/security-headers.ts) and one access-log
-//   line, written sixteen at a time to /dev/null (as the twentieth pass
-//   measured it); FLOOR_BARE=1 leaves them out;
+//   (Latchkey's own hook, src/http/security-headers.ts, and id generator) and
+//   its access-log line, made and batched by Latchkey's own logging
+//   (src/http/logging.ts: one line a request, written a batch at a time), to
+//   /dev/null; FLOOR_BARE=1 leaves them out. Until the twenty-seventh pass its
+//   line was its own (an ISO date and the response time, sixteen lines a
+//   write), which cost as much (16,200 instructions a JWT check against
+//   16,100) but was not the line Latchkey writes;
 // - Latchkey's turn cohort (src/http/turn-cohort.ts): a turn's requests go on
 //   together once its reads are done, which costs a JWT check less CPU than
 //   answering it inside its socket's read (twenty-fifth pass). Kept with
@@ -27,14 +31,15 @@
 //   lookups in one read transaction) and checked;
 // - bearer_jwt: a token whose signature was verified before, found in memory
 //   (the benchmark sends 100 tokens over and over, and Latchkey keeps the
-//   tokens it has verified): no signature, no database;
+//   tokens it has verified, in the cache used here, core/jwt.js): no
+//   signature, no database;
 // - Latchkey's tables and indexes (its migrations).
 //
 // Usage: PORT=0 node bench/servers/durable-floor.mjs (it takes the schema and the
 // credentials' format from dist/, and runs `npm run build` first when there is none)
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, fsync, mkdtempSync, openSync, rmSync, write } from 'node:fs';
+import { existsSync, fsync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fastify from 'fastify';
@@ -169,7 +174,19 @@ function authenticate(authorization) {
   return presented.length === client.secretHash.length && timingSafeEqual(presented, client.secretHash) ? client : undefined;
 }
 
-const app = fastify({ logger: false });
+const logging = BARE ? undefined : await import(new URL('http/logging.js', dist).href);
+const app = fastify(
+  logging === undefined
+    ? { logger: false }
+    : {
+        // Latchkey's standard output is /dev/null in the benchmark: the same here.
+        logger: logging.loggerOptions('info', logging.batchedDestination('/dev/null')),
+        logController: new logging.OneLinePerRequest(),
+        genReqId: (await import(new URL('http/request-id.js', dist).href)).newRequestId,
+        requestIdHeader: false,
+      },
+);
+logging?.deferChildLoggers(app.log);
 const { registerTurnCohort } = await import(new URL('http/turn-cohort.js', dist).href);
 registerTurnCohort(app);
 app.addContentTypeParser(FORM, { parseAs: 'string' }, (_req, body, done) => {
@@ -180,16 +197,6 @@ if (!BARE) {
   // Latchkey's own hook: the same headers and request id, set the same way.
   const { registerSecurityHeaders } = await import(new URL('http/security-headers.js', dist).href);
   registerSecurityHeaders(app);
-  const devNull = openSync('/dev/null', 'w');
-  let lines = [];
-  app.addHook('onResponse', (request, reply, done) => {
-    lines.push(`${new Date().toISOString()} ${request.method} ${request.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms\n`);
-    if (lines.length >= 16) {
-      write(devNull, lines.join(''), () => {});
-      lines = [];
-    }
-    done();
-  });
 }
 
 app.post('/token', (request, reply) => {
@@ -214,18 +221,15 @@ app.post('/token', (request, reply) => {
   return reply;
 });
 
-/** Tokens that passed their signature check before: what a cache of verified JWTs holds. */
-const verifiedJwts = new Map();
+/** Tokens that passed their signature check before: Latchkey's cache of verified JWTs. */
+const verifiedJwts = new (await import(new URL('core/jwt.js', dist).href)).VerifiedTokenCache();
 
 app.get('/api/me', (request, reply) => {
   const authorization = request.headers.authorization;
   const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
   if (token === undefined) return refuse(reply.header('www-authenticate', 'Bearer'), 401, 'invalid_token');
-  const verified = verifiedJwts.get(token);
-  if (verified !== undefined) {
-    if (verified.expiresAt <= Date.now()) return refuse(reply.header('www-authenticate', 'Bearer error="invalid_token"'), 401, 'invalid_token');
-    return reply.header('cache-control', 'no-store').send({ sub: verified.sub, account: verified.account, scope: verified.scope });
-  }
+  const verified = verifiedJwts.get(token, Date.now());
+  if (verified !== undefined) return reply.header('cache-control', 'no-store').send({ sub: verified.subject, account: verified.accountId, scope: SCOPE });
   enqueue({ kind: 'bearer', reply, presentedHash: hashCredential(token) });
   return reply;
 });
@@ -278,7 +282,8 @@ function prepare(scenario, count) {
       return get(
         Array.from({ length: Math.min(count, 100) }, () => {
           const token = `eyJ.${randomBytes(180).toString('base64url')}.${randomBytes(64).toString('base64url')}`;
-          verifiedJwts.set(token, { sub: 'u', account: 'a', scope: SCOPE, expiresAt: Date.now() + ACCESS_TTL_MS });
+          const now = Date.now();
+          verifiedJwts.set(token, { kid: 'k', subject: 'u', clientId: client.id, scopes: [SCOPE], accountId: 'a', issuedAt: now, expiresAt: now + ACCESS_TTL_MS, jti: token.slice(-22) });
           return token;
         }),
       );

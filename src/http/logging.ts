@@ -54,8 +54,13 @@ function stdoutDestination(): LineBatch {
       // At exit there is nowhere left to report a failed write to: the log was the place.
     }
   });
-  stdout = new LineBatch(pino.destination({ dest: 1, sync: false, minLength: 0 }), { batchLength: 4096, intervalMs: 250 });
+  stdout = batchedDestination(1);
   return stdout;
+}
+
+/** Lines gathered until 4 KiB or 250 ms and written to `dest` (a descriptor or a path) asynchronously, a batch at a time. */
+export function batchedDestination(dest: number | string): LineBatch {
+  return new LineBatch(pino.destination({ dest, sync: false, minLength: 0 }), { batchLength: 4096, intervalMs: 250 });
 }
 
 let lastNow = Number.NaN;
