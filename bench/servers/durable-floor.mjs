@@ -11,8 +11,8 @@
 //   (src/http/logging.ts: one line a request, written a batch at a time), to
 //   /dev/null; FLOOR_BARE=1 leaves them out. Until the twenty-seventh pass its
 //   line was its own (an ISO date and the response time, sixteen lines a
-//   write), which cost as much (16,200 instructions a JWT check against
-//   16,100) but was not the line Latchkey writes;
+//   write), which cost as much (about 16,000 instructions a JWT check,
+//   either line) but was not the line Latchkey writes;
 // - Latchkey's turn cohort (src/http/turn-cohort.ts): a turn's requests go on
 //   together once its reads are done, which costs a JWT check less CPU than
 //   answering it inside its socket's read (twenty-fifth pass). Kept with
