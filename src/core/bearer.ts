@@ -7,6 +7,8 @@ import { hashCredential } from './secrets.js';
 
 /** RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** RFC 6750 §2.1's b64token alone: the usual header's token, matched without BEARER's capture and its match array. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** GoCD's scheme: `Authorization: Token token="..."` (the quotes may be left out). */
 const TOKEN_SCHEME = /^Token +token=(?:"([A-Za-z0-9\-._~+/]+=*)"|([A-Za-z0-9\-._~+/]+=*))$/i;
 
@@ -55,9 +57,10 @@ function fromHeader(
     if (!SCHEME_NAME[scheme].test(header)) continue;
     let token: string | undefined;
     if (scheme === 'bearer') {
-      // A JWT verified before, sent again as it usually is, passed this scan then.
+      // The usual header, "Bearer " and the token: a JWT verified before passed this scan then,
+      // and any other token is BEARER's capture exactly when it is a b64token.
       const usual = header.startsWith('Bearer ') ? header.slice(7) : undefined;
-      token = usual !== undefined && verified?.has(usual) ? usual : BEARER.exec(header)?.[1];
+      token = usual !== undefined && (verified?.has(usual) || B64TOKEN.test(usual)) ? usual : BEARER.exec(header)?.[1];
     } else {
       const match = TOKEN_SCHEME.exec(header);
       token = match?.[1] ?? match?.[2];

@@ -8,11 +8,17 @@
  * callgrind, some 7,000 instructions of every request's log line, growing with
  * the batch. Here a line costs an array push; a batch is joined and measured
  * once, when it is handed over (ANALYSIS.md, nineteenth pass).
+ *
+ * A batch is handed over as the bytes it will be written as. Given a string,
+ * SonicBoom measures its UTF-8 length when it is written, again when a write is
+ * pending, has fs.write encode it, and once it is written makes a Buffer of it
+ * all over again to find the bytes left (its `releaseWritingBuf`): four passes
+ * over every batch where one encoding is needed (ANALYSIS.md, twenty-eighth pass).
  */
 
-/** What a batch is handed to: pino.destination's SonicBoom, or any stream that writes and flushes. */
+/** What a batch is handed to: pino.destination's SonicBoom in its `contentMode: 'buffer'`, or any stream that writes bytes and flushes. */
 export interface LineSink {
-  write(chunk: string): unknown;
+  write(chunk: Buffer): unknown;
   flush(callback: (error?: Error) => void): void;
   flushSync(): void;
   end(): void;
@@ -57,7 +63,7 @@ export class LineBatch {
     this.lines = [];
     this.length = 0;
     // A sink that was ended takes nothing more: the lines are dropped rather than kept without bound.
-    if (!this.sink.destroyed) this.sink.write(chunk);
+    if (!this.sink.destroyed) this.sink.write(Buffer.from(chunk));
   }
 
   /** pino's `logger.flush(callback)`. */

@@ -2,7 +2,7 @@
 import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import pino from 'pino';
 import { jsonString } from './json-string.js';
-import { LineBatch } from './line-batch.js';
+import { LineBatch, type LineSink } from './line-batch.js';
 
 const SENSITIVE_PARAMS = new Set([
   'code',
@@ -60,7 +60,12 @@ function stdoutDestination(): LineBatch {
 
 /** Lines gathered until 4 KiB or 250 ms and written to `dest` (a descriptor or a path) asynchronously, a batch at a time. */
 export function batchedDestination(dest: number | string): LineBatch {
-  return new LineBatch(pino.destination({ dest, sync: false, minLength: 0 }), { batchLength: 4096, intervalMs: 250 });
+  return new LineBatch(byteDestination({ dest, sync: false }), { batchLength: 4096, intervalMs: 250 });
+}
+
+/** pino's SonicBoom writing bytes to `dest`: its `contentMode: 'buffer'`, which SonicBoom's types leave out. */
+export function byteDestination({ dest, sync }: { dest: number | string; sync: boolean }): LineSink {
+  return pino.destination({ dest, sync, minLength: 0, contentMode: 'buffer' }) as unknown as LineSink;
 }
 
 let lastNow = Number.NaN;
@@ -198,12 +203,42 @@ export function roundedMsText(ms: number): string {
  * stringify) is not needed: measured under callgrind, the line cost 25,000
  * instructions of the 147,000 of a `GET /healthz`. For a logger directStream
  * accepts; tests/ops/logs.test.ts compares it with pino's own line.
+ *
+ * What the line takes from its logger, but for the bindings (which
+ * `setBindings` may change), is fixed when the logger is made, so it is read
+ * once per logger: reading pino's symbol-keyed fields on every line cost about
+ * 1,300 instructions of a JWT bearer check (ANALYSIS.md, twenty-eighth pass).
  */
+export class CompletedLines {
+  private constructor(
+    readonly logger: FastifyBaseLogger,
+    readonly stream: PinoLine[typeof symbol.streamSym],
+    private readonly level: string,
+    private readonly time: () => string,
+    private readonly end: string,
+  ) {}
+
+  /** The lines of `logger`, or undefined when directStream leaves them to pino. */
+  static of(logger: FastifyBaseLogger): CompletedLines | undefined {
+    const stream = directStream(logger);
+    if (stream === undefined) return undefined;
+    const line = logger as unknown as PinoLine;
+    return new CompletedLines(logger, stream, line[symbol.lsCacheSym][INFO] as string, line[symbol.timeSym], line[symbol.endSym]);
+  }
+
+  line(requestIdLabel: string, request: FastifyRequest, reply: FastifyReply): string {
+    const address = request.ip;
+    const req = `{"method":${quotedMethod.of(request.method)},"url":${jsonString(redactUrl(request.url))}${address === undefined ? '' : `,"remoteAddress":${quotedAddress.of(address)}`}}`;
+    const bindings = (this.logger as unknown as PinoLine)[symbol.chindingsSym];
+    return `${this.level}${this.time()}${bindings},${quotedLabel.of(requestIdLabel)}:${jsonString(request.id)},"req":${req},"res":{"statusCode":${reply.statusCode}},"responseTime":${roundedMsText(reply.elapsedTime)},"msg":"request completed"${this.end}`;
+  }
+}
+
+/** CompletedLines' line for one request. */
 export function completedLine(logger: FastifyBaseLogger, requestIdLabel: string, request: FastifyRequest, reply: FastifyReply): string {
-  const line = logger as unknown as PinoLine;
-  const address = request.ip;
-  const req = `{"method":${quotedMethod.of(request.method)},"url":${jsonString(redactUrl(request.url))}${address === undefined ? '' : `,"remoteAddress":${quotedAddress.of(address)}`}}`;
-  return `${line[symbol.lsCacheSym][INFO]}${line[symbol.timeSym]()}${line[symbol.chindingsSym]},${quotedLabel.of(requestIdLabel)}:${jsonString(request.id)},"req":${req},"res":{"statusCode":${reply.statusCode}},"responseTime":${roundedMsText(reply.elapsedTime)},"msg":"request completed"${line[symbol.endSym]}`;
+  const lines = CompletedLines.of(logger);
+  if (lines === undefined) throw new TypeError('completedLine needs a pino logger that directStream accepts');
+  return lines.line(requestIdLabel, request, reply);
 }
 
 /**
@@ -212,13 +247,16 @@ export function completedLine(logger: FastifyBaseLogger, requestIdLabel: string,
  * once it carries the request too, and on the bearer path a log line costs as
  * much as the token lookup.
  *
- * The line of a request answered without error is written by completedLine,
+ * The line of a request answered without error is written by CompletedLines,
  * without the logger's redaction (which cost more than the rest of the line:
  * 5 of 8.5 µs): its fields are fixed and none can hold a secret (the method,
  * the URL with credential parameters masked, the address, the status). Every
  * other line, errors included, goes through pino and is redacted as configured.
  */
 export class OneLinePerRequest extends LogController {
+  /** The lines of the logger last asked for: every request of an application logs to the same one. */
+  private lines: { logger: FastifyBaseLogger; direct: CompletedLines | undefined } | undefined;
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
@@ -227,11 +265,13 @@ export class OneLinePerRequest extends LogController {
       return;
     }
     const logger = request.server.log;
-    const stream = directStream(logger);
-    if (stream === undefined) {
+    let lines = this.lines;
+    if (lines === undefined || lines.logger !== logger) this.lines = lines = { logger, direct: CompletedLines.of(logger) };
+    const direct = lines.direct;
+    if (direct === undefined) {
       logger.info({ [this.requestIdLogLabel]: request.id, req: request, res: reply, responseTime: roundedMs(reply.elapsedTime) }, 'request completed');
     } else if ((logger as pino.Logger).isLevelEnabled('info')) {
-      stream.write(completedLine(logger, this.requestIdLogLabel, request, reply));
+      direct.stream.write(direct.line(this.requestIdLogLabel, request, reply));
     }
   }
 }

@@ -12,25 +12,29 @@ import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { LineBatch } from '../../src/http/line-batch.js';
+import { byteDestination } from '../../src/http/logging.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'latchkey-log-batch-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
 
 let files = 0;
-/** A LineBatch over pino's SonicBoom writing to a file of its own, and the writes the SonicBoom was given. */
+/** A LineBatch over pino's SonicBoom (taking bytes, as logging.ts makes it) writing to a file of its own, and the writes the SonicBoom was given. */
 function batchToFile(options: { batchLength: number; intervalMs: number }): { batch: LineBatch; path: string; chunks: string[] } {
   const path = join(directory, `log-${++files}`);
-  const sink = pino.destination({ dest: path, sync: true, minLength: 0 });
+  const sink = byteDestination({ dest: path, sync: true });
   const chunks: string[] = [];
   const write = sink.write.bind(sink);
-  sink.write = (chunk: string) => {
-    chunks.push(chunk);
+  sink.write = (chunk: Buffer) => {
+    assert.ok(Buffer.isBuffer(chunk), 'a batch is handed over as bytes');
+    chunks.push(chunk.toString('utf8'));
     return write(chunk);
   };
   return { batch: new LineBatch(sink, options), path, chunks };
 }
 
 const lineOf = (n: number) => `${JSON.stringify({ n, msg: 'x'.repeat(80) })}\n`;
+/** A line whose UTF-8 is longer than its text: the bytes written are its UTF-8, whole. */
+const wideLineOf = (n: number) => `${JSON.stringify({ n, msg: 'é€😀'.repeat(20) })}\n`;
 
 describe('LineBatch', () => {
   test('hands its lines over in order, one write per batch, and the rest when flushed', () => {
@@ -43,6 +47,15 @@ describe('LineBatch', () => {
     batch.flushSync();
     assert.equal(chunks.length, 5);
     assert.equal(chunks.join(''), lines.join(''));
+    assert.equal(readFileSync(path, 'utf8'), lines.join(''));
+    batch.end();
+  });
+
+  test('lines outside ASCII are written as their UTF-8, in batches and when flushed', () => {
+    const { batch, path } = batchToFile({ batchLength: 200, intervalMs: 60_000 });
+    const lines = Array.from({ length: 9 }, (_, n) => (n % 2 === 0 ? wideLineOf(n) : lineOf(n)));
+    for (const line of lines) batch.write(line);
+    batch.flushSync();
     assert.equal(readFileSync(path, 'utf8'), lines.join(''));
     batch.end();
   });
@@ -89,7 +102,7 @@ describe('LineBatch', () => {
   });
 
   test('a batch length or interval that is not positive is a programming error', () => {
-    const sink = pino.destination({ dest: join(directory, 'unused'), sync: true, minLength: 0 });
+    const sink = byteDestination({ dest: join(directory, 'unused'), sync: true });
     for (const options of [
       { batchLength: 0, intervalMs: 250 },
       { batchLength: 4096, intervalMs: Number.NaN },

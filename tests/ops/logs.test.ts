@@ -205,6 +205,31 @@ describe('the "request completed" line', () => {
     assert.equal(JSON.parse(written).res.statusCode, 200);
   });
 
+  test('one controller writes each line to its own logger, with the bindings the logger has now', async () => {
+    const first = logger();
+    const second = logger();
+    const controller = new OneLinePerRequest();
+    const complete = (log: FastifyBaseLogger, index: number) =>
+      controller.requestCompleted(null, { ...requests[index], server: { log } } as unknown as FastifyRequest, replies[0] as unknown as FastifyReply);
+    complete(first.log, 0);
+    complete(second.log, 1);
+    (first.log as pino.Logger).setBindings({ zone: 'eu' });
+    complete(first.log, 2);
+    await new Promise((resolve) => setImmediate(resolve));
+    const ids = (lines: string[]) => lines.map((line) => JSON.parse(line) as { reqId: string; zone?: string });
+    assert.deepEqual(
+      ids(first.lines).map(({ reqId, zone }) => [reqId, zone]),
+      [
+        [requests[0]?.id, undefined],
+        [requests[2]?.id, 'eu'],
+      ],
+    );
+    assert.deepEqual(
+      ids(second.lines).map(({ reqId }) => reqId),
+      [requests[1]?.id],
+    );
+  });
+
   test('with logging off (Fastify\'s null logger) there is nothing to write to, and nothing fails', () => {
     const log = Fastify({ logger: false }).log;
     assert.equal(directStream(log), undefined);
