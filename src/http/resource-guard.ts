@@ -138,21 +138,28 @@ export function createResourceGuard(app: FastifyInstance, options: ResourceGuard
       return principal;
     };
 
-    /** The check of what knownJwtPrincipal and the parties' cache do not answer at once. */
-    const authenticate = async (token: string, validation: AccessTokenValidation, known: Principal | undefined): Promise<Principal> => {
-      const principal: Principal = known ?? (await authenticateAccessToken(token, validation));
-      requireScopes(principal, scopes);
-      return requirement.load ? withParties(principal, await options.store.findParties(principal)) : principal;
+    /** The principal with its parties when the route loads them: from the cache at once, or a promise of them. */
+    const loaded = (principal: Principal): Principal | Promise<Principal> => {
+      if (!requirement.load) return principal;
+      const parties = options.store.cachedParties(principal);
+      return parties !== undefined ? withParties(principal, parties) : options.store.findParties(principal).then((found) => withParties(principal, found));
     };
+
+    /** The check of what knownJwtPrincipal does not answer at once, as a chain of promises (see authenticateAccessToken). */
+    const authenticate = (token: string, validation: AccessTokenValidation): Promise<Principal> =>
+      authenticateAccessToken(token, validation).then((principal: Principal) => {
+        requireScopes(principal, scopes);
+        return loaded(principal);
+      });
 
     // A callback hook, not an async one: the usual check (a JWT verified before,
     // its parties cached) is answered without a promise. Measured under
     // callgrind, with describePrincipal no longer async either: a JWT check on
     // /api/me went from 127,400 instructions to 119,900 (ANALYSIS.md,
-    // twenty-fifth pass). Every other check goes on in `authenticate`.
+    // twenty-fifth pass). Every other check is a promise: `authenticate`, or the parties looked up.
     return function resourceGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
       let location: TokenLocation | undefined;
-      let principal: Principal | undefined;
+      let principal: Principal;
       try {
         const found = findAccessToken(
           {
@@ -177,22 +184,17 @@ export function createResourceGuard(app: FastifyInstance, options: ResourceGuard
           jwtCache,
         };
         const known: Principal | undefined = knownJwtPrincipal(found.token, validation);
-        if (known !== undefined) {
-          requireScopes(known, scopes);
-          if (!requirement.load) principal = known;
-          else {
-            const parties = options.store.cachedParties(known);
-            if (parties !== undefined) principal = withParties(known, parties);
-          }
-        }
-        if (principal === undefined) {
+        if (known !== undefined) requireScopes(known, scopes);
+        const checked = known !== undefined ? loaded(known) : authenticate(found.token, validation);
+        if (checked instanceof Promise) {
           const at = location;
-          authenticate(found.token, validation, known).then(
-            (checked) => admit(request, reply, done, checked, at),
+          checked.then(
+            (principal) => admit(request, reply, done, principal, at),
             (error) => fail(request, reply, done, error, at),
           );
           return;
         }
+        principal = checked;
       } catch (error) {
         fail(request, reply, done, error, location);
         return;

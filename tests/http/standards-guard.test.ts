@@ -347,6 +347,25 @@ for (const dialect of await dialects()) {
       assert.equal(await refused.outcome, 401);
     });
 
+    test('a token whose client, user or account is gone is 401 invalid_token on each path that loads them, never an error', async () => {
+      // The store as it is, but for the parties, found gone (rows are tombstoned, not deleted: only a damaged database does this).
+      const partiesGone = new Proxy(server.store, {
+        get(target, name) {
+          if (name === 'cachedParties') return () => undefined;
+          if (name === 'findParties') return async () => ({ client: undefined, user: undefined, account: undefined });
+          const value = Reflect.get(target, name);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const hook = guardWith(server.app, { store: partiesGone })({ load: true });
+      const { access_token: opaque } = await userTokens(server);
+      const { access_token: jwt } = await userTokens(server, { clientId: jwtClient.id, secret: jwtClient.secret });
+      assert.equal(await runHook(hook, opaque).outcome, 401, 'an opaque token, looked up');
+      assert.equal(await runHook(hook, jwt).outcome, 401, 'a JWT, verified');
+      assert.equal(await runHook(hook, jwt).outcome, 401, 'the same JWT, verified before');
+      assert.equal(await runHook(guardWith(server.app)({ load: true }), jwt).outcome, 200, 'with its parties, the same JWT is admitted');
+    });
+
     test('a JWT that is tampered with or expired is invalid_token', async () => {
       const { access_token: jwt } = await userTokens(server, { clientId: jwtClient.id, secret: jwtClient.secret });
       const [header, payload, signature] = jwt.split('.') as [string, string, string];
