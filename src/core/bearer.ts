@@ -181,18 +181,7 @@ export interface AccessTokenValidation {
 export function authenticateAccessToken(token: string, deps: AccessTokenValidation): Promise<ResourcePrincipal> {
   // A token verified before is a JWT: no scan.
   if (!deps.jwtCache?.has(token) && !looksLikeJwt(token)) {
-    return deps.store.findAccessToken(hashCredential(token)).then((found) => {
-      const record = liveAccessToken(found, deps.now);
-      return {
-        userId: record.userId,
-        accountId: record.accountId,
-        clientId: record.clientId,
-        scopes: record.scopes,
-        format: 'opaque',
-        issuedAt: record.createdAt,
-        expiresAt: record.expiresAt,
-      };
-    });
+    return deps.store.findAccessToken(hashCredential(token)).then((record) => principalOfRecord(liveAccessToken(record, deps.now)));
   }
   return authenticateJwt(token, deps);
 }
@@ -221,6 +210,18 @@ export function knownJwtPrincipal(token: string, deps: AccessTokenValidation): R
   // A cached result stands only while its key is still published (a key dropped after a leak takes its tokens with it).
   if (verified === undefined || !deps.holdsKey(verified.kid)) return undefined;
   return principalOfJwt(verified);
+}
+
+function principalOfRecord(record: AccessToken): ResourcePrincipal {
+  return {
+    userId: record.userId,
+    accountId: record.accountId,
+    clientId: record.clientId,
+    scopes: record.scopes,
+    format: 'opaque',
+    issuedAt: record.createdAt,
+    expiresAt: record.expiresAt,
+  };
 }
 
 function principalOfJwt(verified: VerifiedAccessToken): ResourcePrincipal {

@@ -48,7 +48,7 @@ export class LineBatch {
     this.timer.unref();
   }
 
-  /** Pino's and completedLine's writes: each is one whole line. */
+  /** Pino's and CompletedLines' writes: each is one whole line. */
   write(line: string): boolean {
     this.lines.push(line);
     this.length += line.length;

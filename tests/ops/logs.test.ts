@@ -13,7 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/schema.js';
-import { completedLine, deferChildLoggers, directStream, epochTime, loggerOptions, OneLinePerRequest, roundedMs, roundedMsText } from '../../src/http/logging.js';
+import { CompletedLines, deferChildLoggers, directStream, epochTime, loggerOptions, OneLinePerRequest, roundedMs, roundedMsText } from '../../src/http/logging.js';
 import type { KyselyStore } from '../../src/store/kysely/store.js';
 import { Agent, ISSUER, PASSWORD, REDIRECT_URI, VERIFIER, basic, runBrowserFlow, tokenRequest } from '../support/agent.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -144,7 +144,7 @@ describe('the "request completed" line', () => {
     { id: 'c3d1f0a2-0000-4000-8000-000000000001', method: 'GET', url: '/healthz', ip: '127.0.0.1' },
     { id: 'c3d1f0a2-0000-4000-8000-000000000002', method: 'POST', url: '/oauth/token?code=secret-code&state=%22x%22', ip: '::1' },
     { id: 'c3d1f0a2-0000-4000-8000-000000000003', method: 'GET', url: '/p?q="quoted"\\back\u0001\u00fc\u2028', ip: undefined },
-    // A request id with characters JSON escapes (completedLine writes whatever id Fastify was given).
+    // A request id with characters JSON escapes (CompletedLines writes whatever id Fastify was given).
     { id: 'partner-"7"\\x', method: 'DELETE', url: '/api/"me"', ip: '10.0.0.7' },
   ];
   const replies = [
@@ -158,7 +158,7 @@ describe('the "request completed" line', () => {
     for (const request of requests) {
       for (const reply of replies) {
         assert.ok(directStream(log), 'the line is written directly for the logger buildApp configures');
-        const fast = completedLine(log, 'reqId', request as unknown as FastifyRequest, reply as unknown as FastifyReply);
+        const fast = (CompletedLines.of(log) as CompletedLines).line('reqId', request as unknown as FastifyRequest, reply as unknown as FastifyReply);
         log.info({ reqId: request.id, req: request, res: reply, responseTime: roundedMs(reply.elapsedTime) }, 'request completed');
         await new Promise((resolve) => setImmediate(resolve));
         const byPino = lines.pop() as string;
