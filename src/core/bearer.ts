@@ -173,9 +173,10 @@ export interface AccessTokenValidation {
  * lookup by hash. A JWT is verified with a published key and needs no database,
  * unless `online` asks for the revocation check too.
  *
- * The opaque check is one reaction to the lookup's promise: as async functions
- * (this, validateAccessToken, and the resource guard's own), its awaits and
- * their promises were about 2,800 instructions of an opaque bearer check under
+ * The opaque check is one reaction to the lookup's promise, validateAccessToken's
+ * checks and the principal together: as async functions (this,
+ * validateAccessToken, and the resource guard's own), its awaits and their
+ * promises were about 2,800 instructions of an opaque bearer check under
  * callgrind (ANALYSIS.md, twenty-eighth pass).
  */
 export function authenticateAccessToken(token: string, deps: AccessTokenValidation): Promise<ResourcePrincipal> {
