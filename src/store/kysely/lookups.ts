@@ -61,8 +61,9 @@ export async function findByHashes<Row>(target: QueryTarget, lookup: HashLookup<
   // Matched by comparison, not through a Set and a Map: each hash and each row's key is a new string, which a
   // Set or Map hashes in full (some 700 instructions for 43 characters), where two different hashes mostly
   // compare unequal at their first character. At most MAX_BATCH of them. Under callgrind, an opaque bearer
-  // check spent 1,743 instructions hashing strings and now 316; the comparisons cost about 700 more
-  // (twenty-seventh pass).
+  // check spent 1,743 instructions hashing strings and now 316 (twenty-seventh pass). `indexOf` compares two
+  // strings itself only when both are sequential, which hashCredential's hashes are made to be (secrets.ts):
+  // a pair of strings went to V8's runtime for every comparison (twenty-eighth pass).
   const distinct = hashes.length === 1 ? hashes : hashes.filter((hash, index) => hashes.indexOf(hash) === index);
   // Joined rather than JSON.stringify'd, which looks at every character for one to escape: a quarter of the time
   // for nine hashes (JSON.stringify was about 2,000 instructions of an opaque bearer check; twenty-sixth pass).
